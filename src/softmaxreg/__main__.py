@@ -1,0 +1,7 @@
+"""``python -m softmaxreg``: the command line."""
+
+import sys
+
+from softmaxreg.cli import main
+
+sys.exit(main())

@@ -1,0 +1,63 @@
+"""Boundary checks with one message template: "`name` must be ...; got value."
+
+Validate once at the boundary (constructors, the start of ``fit``, CLI parsing), then trust the values.
+
+Examples:
+    >>> check_positive_int("batch_size", 256)
+    256
+    >>> check_positive_number("lr", -1)
+    Traceback (most recent call last):
+    ...
+    softmaxreg.errors.ConfigError: `lr` must be a positive number; got -1.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+from softmaxreg.errors import ConfigError
+
+
+def _fail(name: str, expected: str, value: object, hint: str = "") -> ConfigError:
+    message = f"`{name}` must be {expected}; got {value!r}."
+    return ConfigError(f"{message} {hint}".strip())
+
+
+def _is_real(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def check_positive_int(name: str, value: object) -> int:
+    """Return ``value`` if it is an int ≥ 1, else raise :class:`ConfigError`."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+        raise _fail(name, "a positive integer", value)
+    return int(value)
+
+
+def check_nonnegative_int(name: str, value: object) -> int:
+    """Return ``value`` if it is an int ≥ 0, else raise :class:`ConfigError`."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:
+        raise _fail(name, "a non-negative integer", value)
+    return int(value)
+
+
+def check_positive_number(name: str, value: object) -> float:
+    """Return ``value`` as a float if it is finite and > 0, else raise :class:`ConfigError`."""
+    if not _is_real(value) or not math.isfinite(value) or value <= 0:
+        raise _fail(name, "a positive number", value)
+    return float(value)
+
+
+def check_nonnegative_number(name: str, value: object) -> float:
+    """Return ``value`` as a float if it is finite and ≥ 0, else raise :class:`ConfigError`."""
+    if not _is_real(value) or not math.isfinite(value) or value < 0:
+        raise _fail(name, "a non-negative number", value)
+    return float(value)
+
+
+def check_choice(name: str, value: object, choices: tuple[str, ...]) -> str:
+    """Return ``value`` if it is one of ``choices``, else raise :class:`ConfigError`."""
+    if value not in choices:
+        raise _fail(name, "one of " + ", ".join(repr(c) for c in choices), value)
+    return value  # type: ignore[return-value]

@@ -1,0 +1,52 @@
+"""The exceptions softmaxreg raises on purpose.
+
+Every error a user can cause derives from :class:`SoftmaxRegError`; the CLI prints those on one line
+and exits with code 2, without a traceback. Each message says what was expected, what was found, and
+how to fix it.
+
+Examples:
+    >>> issubclass(IDXFormatError, SoftmaxRegError) and issubclass(IDXFormatError, ValueError)
+    True
+"""
+
+from __future__ import annotations
+
+
+class SoftmaxRegError(Exception):
+    """Base class of every error softmaxreg raises because of its input."""
+
+
+class ConfigError(SoftmaxRegError, ValueError):
+    """An argument or option has a value softmaxreg cannot use."""
+
+
+class DataError(SoftmaxRegError):
+    """A data file is missing, unreadable or not what it should be."""
+
+
+class IDXFormatError(DataError, ValueError):
+    """A file is not a well-formed IDX file of the expected kind."""
+
+
+class ChecksumError(DataError, ValueError):
+    """A data file parses but its content is not the official Fashion-MNIST file."""
+
+
+class DataNotFoundError(DataError, FileNotFoundError):
+    """Fashion-MNIST was found nowhere softmaxreg looked, and could not be downloaded."""
+
+
+class DownloadError(DataError, OSError):
+    """Every mirror failed to deliver a verified file."""
+
+
+class CheckpointError(SoftmaxRegError, ValueError):
+    """A checkpoint or run folder is missing, incomplete or does not fit the model."""
+
+
+class ImageError(SoftmaxRegError, ValueError):
+    """An image given to `predict` cannot be read or used."""
+
+
+class TrainingDivergedError(SoftmaxRegError, FloatingPointError):
+    """The loss or a gradient became NaN or infinite during training."""

@@ -1,0 +1,108 @@
+"""Run folders: every training run leaves one folder that tells its whole story.
+
+``config.json`` (options, versions, device), ``metrics.csv`` (one row per epoch), ``summary.json``,
+``curves.png`` and the checkpoint. Every file is written atomically, so an interrupted run leaves the
+last completed epoch's files intact.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import platform
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from softmaxreg._atomic import atomic_write_json, atomic_write_text
+
+METRICS_COLUMNS = ("epoch", "train_loss", "val_loss", "val_acc", "seconds")
+
+
+def new_run_dir(base: str | os.PathLike[str] = "runs") -> Path:
+    """Create and return a fresh ``base/<timestamp>`` folder; never reuses an existing one.
+
+    Examples:
+        >>> import tempfile
+        >>> base = tempfile.mkdtemp()
+        >>> new_run_dir(base) != new_run_dir(base)
+        True
+    """
+    base = Path(base)
+    base.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    for suffix in range(10_000):
+        candidate = base / (stamp if suffix == 0 else f"{stamp}-{suffix}")
+        try:
+            candidate.mkdir()
+        except FileExistsError:
+            continue
+        return candidate
+    raise FileExistsError(f"Could not create a new run folder under {base}.")  # pragma: no cover
+
+
+def environment() -> dict[str, str]:
+    """Versions that make a run reproducible: Python, torch, numpy, softmaxreg, platform."""
+    import numpy
+    import torch
+
+    from softmaxreg import __version__
+
+    return {
+        "softmaxreg": __version__,
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+    }
+
+
+def metrics_csv(history: list[dict[str, Any]]) -> str:
+    """The CSV text of a Trainer's history: header ``epoch,train_loss,val_loss,val_acc,seconds``.
+
+    Examples:
+        >>> print(metrics_csv([{"epoch": 1, "train_loss": 0.5, "val_loss": 0.4, "val_acc": 0.8, "seconds": 1.0}]))
+        epoch,train_loss,val_loss,val_acc,seconds
+        1,0.5,0.4,0.8,1.0
+        <BLANKLINE>
+    """
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=METRICS_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in history:
+        writer.writerow({key: row.get(key, "") for key in METRICS_COLUMNS})
+    return out.getvalue()
+
+
+def write_metrics(run_dir: Path, history: list[dict[str, Any]]) -> Path:
+    """Rewrite ``metrics.csv`` atomically with every completed epoch."""
+    return atomic_write_text(run_dir / "metrics.csv", metrics_csv(history))
+
+
+def summarize(history: list[dict[str, Any]]) -> dict[str, Any]:
+    """Final and best-epoch numbers of a history (best = lowest ``val_loss``)."""
+    if not history:
+        return {"epochs": 0}
+    best = min(history, key=lambda row: row.get("val_loss", float("inf")))
+    last = history[-1]
+    return {
+        "epochs": len(history),
+        "val_loss": last.get("val_loss"),
+        "val_acc": last.get("val_acc"),
+        "best_epoch": best["epoch"],
+        "best_val_loss": best.get("val_loss"),
+        "best_val_acc": best.get("val_acc"),
+        "seconds": sum(row.get("seconds", 0.0) for row in history),
+    }
+
+
+def write_summary(run_dir: Path, summary: dict[str, Any]) -> Path:
+    """Write ``summary.json`` atomically."""
+    return atomic_write_json(run_dir / "summary.json", summary)
+
+
+def write_config(run_dir: Path, options: dict[str, Any]) -> Path:
+    """Write ``config.json``: the options plus the software environment."""
+    return atomic_write_json(run_dir / "config.json", {**options, "environment": environment()})

@@ -1,0 +1,283 @@
+"""`Trainer`: when and how to train. The loop, devices, no_grad and metric bookkeeping live here.
+
+The loop, as a reader should see it::
+
+    fit(model, data):
+        prepare_data(data)            # train_dataloader, val_dataloader, num_*_batches
+        prepare_model(model)          # model.trainer = self, board limits, device
+        optim = model.configure_optimizers()
+        for epoch in range(max_epochs):
+            fit_epoch():
+                model.train()
+                for batch in train_dataloader:
+                    loss = model.training_step(prepare_batch(batch))   # model.plot() -> record()
+                    optim.zero_grad(); loss.backward(); clip_gradients(); optim.step()
+                    train_batch_idx += 1
+                model.eval()
+                with no_grad: for batch in val_dataloader:
+                    model.validation_step(prepare_batch(batch));  val_batch_idx += 1
+            end_epoch()                   # exact epoch means -> history, board, callbacks
+            if should_stop: break
+
+Metrics are exact: every value a model reports through ``plot`` is weighted by its batch's size, so
+an epoch's ``val_acc`` is the accuracy over all validation examples, whatever the batch size.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import torch
+
+from softmaxreg._validate import check_nonnegative_int, check_nonnegative_number
+from softmaxreg.devices import cpu, resolve_device, try_gpu
+from softmaxreg.hyperparameters import HyperParameters
+
+logger = logging.getLogger(__name__)
+
+
+class _Counted:
+    """Wraps a dataloader so the Trainer knows the size of the batch being processed."""
+
+    def __init__(self, loader: Any, trainer: Trainer) -> None:
+        self.loader = loader
+        self.trainer = trainer
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __iter__(self) -> Iterator[Any]:
+        for batch in self.loader:
+            self.trainer._batch_size = len(batch[-1])
+            yield batch
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.loader, name)
+
+
+class _Window:
+    """Batch-size weighted mean of the last ``every_n`` values of one metric, for the board."""
+
+    def __init__(self, every_n: int) -> None:
+        self.every_n = max(int(every_n), 1)
+        self.reset()
+
+    def reset(self) -> None:
+        self.count, self.x, self.weight = 0, 0.0, 0
+        self.total = torch.zeros((), dtype=torch.float64)
+
+    def add(self, x: float, value: torch.Tensor, weight: int) -> tuple[float, float] | None:
+        """Add a value; return the window's ``(mean x, weighted mean)`` when it is full."""
+        self.count, self.x, self.weight = self.count + 1, self.x + x, self.weight + weight
+        self.total = self.total.to(value.device).add_(value, alpha=weight)
+        if self.count < self.every_n:
+            return None
+        point = (self.x / self.count, float(self.total) / self.weight)
+        self.reset()
+        return point
+
+
+class Trainer(HyperParameters):
+    """Trains a `Module` on a `DataModule` (see the module docstring for the loop).
+
+    Args:
+        max_epochs: number of passes over the training data.
+        num_gpus: d2l's device switch: ``0`` trains on the CPU, ``≥ 1`` on the first GPU.
+        gradient_clip_val: clip the gradient norm to this value (``0``: no clipping).
+        device: ``'cpu'``, ``'cuda'``, ``'mps'``, ``'auto'`` or a ``torch.device``; overrides
+            ``num_gpus`` when given.
+        callbacks: objects with any of ``on_fit_start(trainer, model)``,
+            ``on_train_batch_end(trainer, model, loss)``, ``on_epoch_end(trainer, model, metrics)``,
+            ``on_fit_end(trainer, model)``.
+
+    Attributes:
+        history: one dict per completed epoch: ``epoch``, ``train_loss``, ``val_loss``, ``val_acc``
+            (whatever the model reported), and ``seconds``.
+        should_stop: set it (e.g. from a callback) to stop after the current epoch.
+        interrupted: set it (e.g. from a signal handler) to stop after the current step; the
+            unfinished epoch is not recorded.
+    """
+
+    def __init__(
+        self,
+        max_epochs: int,
+        num_gpus: int = 0,
+        gradient_clip_val: float = 0,
+        device: Any = None,
+        callbacks: Sequence[Any] = (),
+    ) -> None:
+        self.save_hyperparameters(ignore=["callbacks"])
+        check_nonnegative_int("max_epochs", max_epochs)
+        check_nonnegative_int("num_gpus", num_gpus)
+        check_nonnegative_number("gradient_clip_val", gradient_clip_val)
+        self.callbacks = list(callbacks)
+        # d2l falls back to the CPU when fewer GPUs exist than asked for; an explicit device is strict.
+        self.device = resolve_device(device) if device is not None else try_gpu() if num_gpus else cpu()
+        self.gpus = [self.device] if self.device.type != "cpu" else []
+        self.history: list[dict[str, float]] = []
+        self.should_stop = self.interrupted = False
+        self._start_recording()
+
+    # -- d2l's surface -------------------------------------------------------------------------
+
+    def prepare_data(self, data: Any) -> None:
+        """Take the data module's loaders and count their batches."""
+        self.train_dataloader = _Counted(data.train_dataloader(), self)
+        val = data.val_dataloader()
+        self.val_dataloader = _Counted(val, self) if val is not None else None
+        self.num_train_batches = len(self.train_dataloader)
+        self.num_val_batches = len(self.val_dataloader) if self.val_dataloader is not None else 0
+
+    def prepare_model(self, model: Any) -> None:
+        """Attach the model to this trainer, set its board's axes, move it to the device."""
+        model.trainer = self
+        model.board.xlim = [0, self.max_epochs]
+        if getattr(model.board, "xlabel", None) is None:
+            model.board.xlabel = "epoch"
+        if self.device.type != "cpu":
+            model.to(self.device)
+        self.model = model
+
+    def fit(self, model: Any, data: Any) -> None:
+        """Train ``model`` on ``data`` for ``max_epochs`` epochs (see the module docstring)."""
+        self.prepare_data(data)
+        self.prepare_model(model)
+        self.optim = model.configure_optimizers()
+        self.epoch = self.train_batch_idx = self.val_batch_idx = 0
+        self.history, self.should_stop, self.interrupted = [], False, False
+        self._start_recording()
+        self._callback("on_fit_start", model)
+        for self.epoch in range(self.max_epochs):
+            started = time.perf_counter()
+            self.fit_epoch()
+            if self.interrupted:
+                break
+            self.end_epoch(time.perf_counter() - started)
+            if self.should_stop:
+                break
+        self._callback("on_fit_end", model)
+
+    def fit_epoch(self) -> None:
+        """One pass over the training data, then one over the validation data."""
+        self.model.train()
+        for batch in self.train_dataloader:
+            loss = self.model.training_step(self.prepare_batch(batch))
+            self.optim.zero_grad()
+            with torch.no_grad():
+                loss.backward()
+                if self.gradient_clip_val > 0:
+                    self.clip_gradients(self.gradient_clip_val, self.model)
+                self.optim.step()
+            self.train_batch_idx += 1
+            if self.callbacks:
+                self._callback("on_train_batch_end", self.model, loss)
+            if self.interrupted:
+                return
+        if self.val_dataloader is None:
+            return
+        self.model.eval()
+        for batch in self.val_dataloader:
+            with torch.no_grad():
+                self.model.validation_step(self.prepare_batch(batch))
+            self.val_batch_idx += 1
+
+    def prepare_batch(self, batch: Sequence[torch.Tensor]) -> Sequence[torch.Tensor]:
+        """Move a batch to the training device (a no-op on the CPU)."""
+        if self.device.type == "cpu":
+            return batch
+        return tuple(a.to(self.device, non_blocking=True) for a in batch)
+
+    def clip_gradients(self, grad_clip_val: float, model: Any) -> None:
+        """Rescale the gradients so that their global norm is at most ``grad_clip_val``."""
+        params = [p for p in model.parameters() if p.requires_grad and p.grad is not None]
+        torch.nn.utils.clip_grad_norm_(params, grad_clip_val)
+
+    # -- metric bookkeeping --------------------------------------------------------------------
+
+    def record(self, key: str, value: Any, train: bool) -> None:
+        """Take a batch's mean ``value`` of metric ``key`` (called by `Module.plot`).
+
+        The value is weighted by the batch size in the epoch mean, and in the board's points.
+        """
+        label = ("train_" if train else "val_") + key
+        weight = self._batch_size
+        value = value.detach() if isinstance(value, torch.Tensor) else torch.tensor(float(value))
+        total = self._sums.get(label)
+        if total is None:
+            total = self._sums[label] = torch.zeros((), dtype=torch.float64, device=value.device)
+        total.add_(value, alpha=weight)
+        self._counts[label] = self._counts.get(label, 0) + weight
+        if self._plotting:
+            self._feed_board(label, value, weight, train)
+
+    def _feed_board(self, label: str, value: torch.Tensor, weight: int, train: bool) -> None:
+        window = self._windows.get(label)
+        if window is None:
+            per_epoch = self.model.plot_train_per_epoch if train else self.model.plot_valid_per_epoch
+            batches = self.num_train_batches if train else self.num_val_batches
+            window = self._windows[label] = _Window(batches / per_epoch)
+        x = self.train_batch_idx / self.num_train_batches if train else self.epoch + 1
+        point = window.add(x, value, weight)
+        if point is not None:
+            self.model.board.draw(*point, label, every_n=1)
+
+    def _start_recording(self, plotting: bool = True) -> None:
+        self._sums: dict[str, torch.Tensor] = {}
+        self._counts: dict[str, int] = {}
+        self._windows: dict[str, _Window] = {}
+        self._batch_size = 1
+        self._plotting = plotting
+
+    def _epoch_means(self) -> dict[str, float]:
+        # 12 significant digits: beyond float64 accumulation noise, so that an accuracy is an exact
+        # count / N whatever the batch size
+        means = {label: float(f"{float(total) / self._counts[label]:.12g}") for label, total in self._sums.items()}
+        self._sums, self._counts = {}, {}
+        return means
+
+    def end_epoch(self, seconds: float) -> dict[str, float]:
+        """Close an epoch: append its exact means to `history`, refresh the board, call callbacks."""
+        metrics = {"epoch": self.epoch + 1, **self._epoch_means(), "seconds": seconds}
+        self.history.append(metrics)
+        logger.info("epoch %d: %s", self.epoch + 1, metrics)
+        self.model.board.flush()
+        self._callback("on_epoch_end", self.model, metrics)
+        return metrics
+
+    def _callback(self, hook: str, model: Any, *args: Any) -> None:
+        for callback in self.callbacks:
+            method = getattr(callback, hook, None)
+            if method is not None:
+                method(self, model, *args)
+
+    # -- evaluation ----------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def validate(self, model: Any, data: Any = None, dataloader: Iterable[Any] | None = None) -> dict[str, float]:
+        """Exact validation metrics of ``model`` (e.g. ``{'val_loss': ..., 'val_acc': ...}``).
+
+        Args:
+            model: the model; its ``validation_step`` reports the metrics.
+            data: a data module whose ``val_dataloader()`` is used...
+            dataloader: ...or an iterable of batches to use instead.
+
+        Returns:
+            The batch-size weighted mean of every metric reported, over all examples.
+        """
+        if dataloader is None:
+            if data is None:
+                raise ValueError("validate() needs `data` or `dataloader`; got neither.")
+            dataloader = data.val_dataloader()
+        previous = getattr(model, "trainer", None)
+        self.prepare_model(model)
+        self._start_recording(plotting=False)
+        model.eval()
+        try:
+            for batch in _Counted(dataloader, self):
+                model.validation_step(self.prepare_batch(batch))
+            return self._epoch_means()
+        finally:
+            model.trainer = previous

@@ -1,0 +1,145 @@
+"""Shared fixtures: an isolated environment, tiny synthetic IDX files, and the real Fashion-MNIST."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import softmaxreg
+from softmaxreg import sources
+from softmaxreg.idx import encode_idx
+
+SRC = Path(softmaxreg.__file__).resolve().parent.parent
+REAL_DATA_DIRS = [Path(p) for p in os.environ.get("SOFTMAXREG_DATA", "").split(os.pathsep) if p] + list(
+    sources.SYSTEM_DIRS
+)
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+# -- isolation -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch, tmp_path_factory):
+    """No test sees the user's cache, settings or network: an empty cache, offline by default."""
+    cache = tmp_path_factory.mktemp("xdg-cache")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    monkeypatch.setenv("SOFTMAXREG_OFFLINE", "1")
+    for name in ("SOFTMAXREG_DATA", "SOFTMAXREG_SYSTEM_DATA", "SOFTMAXREG_MIRRORS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    return cache
+
+
+_PATCHABLE = ("Module", "Classifier", "Trainer", "DataModule", "FashionMNIST", "ProgressBoard", "HyperParameters")
+
+
+@pytest.fixture(autouse=True)
+def restore_classes():
+    """The book replaces methods with add_to_class; undo that after each test."""
+    classes = [getattr(softmaxreg, name) for name in _PATCHABLE]
+    saved = [dict(vars(cls)) for cls in classes]
+    yield
+    for cls, before in zip(classes, saved):
+        for name in set(vars(cls)) - set(before):
+            delattr(cls, name)
+        for name, value in before.items():
+            if vars(cls).get(name) is not value:
+                setattr(cls, name, value)
+
+
+# -- synthetic Fashion-MNIST -----------------------------------------------------------------------
+
+
+def synthetic_arrays(num_train: int = 96, num_test: int = 40, seed: int = 0) -> dict[str, np.ndarray]:
+    """Tiny learnable data: class k is a bright horizontal band at rows 2k..2k+5 plus noise."""
+    rng = np.random.default_rng(seed)
+    arrays = {}
+    for split, n in (("train", num_train), ("test", num_test)):
+        labels = np.arange(n, dtype=np.uint8) % 10
+        images = rng.integers(0, 60, size=(n, 28, 28), dtype=np.uint8)
+        for i, k in enumerate(labels):
+            images[i, 2 * k : 2 * k + 6] = 220
+        arrays[f"{split}_images"], arrays[f"{split}_labels"] = images, labels
+    return arrays
+
+
+def write_fashion_files(folder: Path, arrays: dict[str, np.ndarray], compress: bool = True) -> dict[str, str]:
+    """Write the four IDX files into ``folder``; return the MD5 of each decompressed content."""
+    folder.mkdir(parents=True, exist_ok=True)
+    digests = {}
+    for file in sources.FILES:
+        raw = encode_idx(arrays[file.key])
+        digests[file.key] = hashlib.md5(raw).hexdigest()
+        if compress:
+            (folder / (file.name + ".gz")).write_bytes(gzip.compress(raw, mtime=0))
+        else:
+            (folder / file.name).write_bytes(raw)
+    return digests
+
+
+@pytest.fixture
+def fake_fashion(monkeypatch, tmp_path):
+    """A folder of synthetic Fashion-MNIST files whose checksums softmaxreg accepts.
+
+    Returns the folder; ``SOFTMAXREG_SYSTEM_DATA`` is pointed at an empty folder so the real copy
+    does not interfere.
+    """
+    arrays = synthetic_arrays()
+    folder = tmp_path / "fake-fashion"
+    digests = write_fashion_files(folder, arrays)
+    monkeypatch.setattr(sources, "FILES", tuple(replace(f, md5=digests[f.key]) for f in sources.FILES))
+    monkeypatch.setenv("SOFTMAXREG_SYSTEM_DATA", str(tmp_path / "no-system-copy"))
+    return folder
+
+
+# -- real Fashion-MNIST ----------------------------------------------------------------------------
+
+
+def _real_data_dir() -> Path | None:
+    for folder in REAL_DATA_DIRS:
+        if all(sources.find_file(folder, f) for f in sources.FILES):
+            return folder
+    return None
+
+
+@pytest.fixture(scope="session")
+def real_data_dir() -> Path:
+    """The folder holding the real Fashion-MNIST; skips without it, except in CI where it fails."""
+    folder = _real_data_dir()
+    if folder is None:
+        message = f"real Fashion-MNIST not found in {[str(p) for p in REAL_DATA_DIRS]}"
+        if IN_CI:
+            pytest.fail(message + " (CI must install the Debian package dataset-fashion-mnist)")
+        pytest.skip(message)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def fashion(real_data_dir):
+    """The real Fashion-MNIST data module (batch 256), loaded once per session."""
+    return softmaxreg.FashionMNIST(batch_size=256, root=real_data_dir)
+
+
+# -- subprocesses ----------------------------------------------------------------------------------
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 300):
+    """Run ``python -m softmaxreg ARGS`` in a subprocess with this checkout's sources."""
+    full_env = {**os.environ, "PYTHONPATH": str(SRC), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "softmaxreg", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
