@@ -24,6 +24,7 @@ _EXPORTS = {
     "FashionMNIST": "softmaxreg.fashion_mnist",
     "Trainer": "softmaxreg.trainer",
     "SoftmaxRegression": "softmaxreg.models",
+    "SoftmaxRegressionScratch": "softmaxreg.models",
     "text_labels": "softmaxreg.labels",
     "cpu": "softmaxreg.devices",
     "gpu": "softmaxreg.devices",
@@ -62,6 +63,6 @@ if TYPE_CHECKING:  # static analysers see the real names
     from softmaxreg.fashion_mnist import FashionMNIST
     from softmaxreg.hyperparameters import HyperParameters, add_to_class
     from softmaxreg.labels import text_labels
-    from softmaxreg.models import SoftmaxRegression
+    from softmaxreg.models import SoftmaxRegression, SoftmaxRegressionScratch
     from softmaxreg.module import Classifier, Module
     from softmaxreg.trainer import Trainer
