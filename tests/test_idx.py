@@ -123,3 +123,11 @@ def test_gzip_bomb_is_refused_at_the_limit(monkeypatch):
         decompress(bomb, "b")
     with pytest.raises(IDXFormatError, match="got more"):  # also across several members
         decompress(gzip.compress(bytes(600_000)) * 2, "b")
+
+
+def test_an_empty_array_with_absurd_other_sizes_is_refused():
+    """Found by the fuzz tests: 0 elements, but numpy cannot even represent shape (0, 2**32-1, 2**32-1, 2**32-1)."""
+    data = bytes.fromhex("00000804") + bytes(4) + b"\xff" * 12
+    with pytest.raises(IDXFormatError, match=r"Expected sizes numpy can represent in f; got shape \(0, 4294967295, 4294967295, 4294967295\)"):
+        parse_idx(data, "f")
+    assert parse_idx(bytes.fromhex("00000802") + bytes(4) + b"\xff" * 4, "f").shape == (0, 2**32 - 1)  # representable: fine

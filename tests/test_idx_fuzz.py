@@ -2,9 +2,11 @@
 
 Random bytes rarely get past the magic number, so most strategies build near-valid input: a real
 header with arbitrary (also absurd) sizes and payloads, and gzip streams that are cut or flipped.
+``FUZZ_EXAMPLES=5000 pytest tests/test_idx_fuzz.py`` fuzzes longer than the suite's 300 examples.
 """
 
 import gzip
+import os
 import struct
 import tempfile
 from pathlib import Path
@@ -16,7 +18,7 @@ from hypothesis import strategies as st
 from softmaxreg.errors import IDXFormatError
 from softmaxreg.idx import _DTYPES, decompress, encode_idx, parse_idx, read_idx
 
-FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", 300)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 TYPE_CODES = sorted(_DTYPES) + [0x00, 0x07, 0x0A, 0xFF]  # the six valid codes and some invalid ones
 
 
@@ -74,6 +76,7 @@ def test_any_bytes_parse_or_raise_idx_format_error(data, expected_ndim):
 @given(idx_like(), st.sampled_from([None, 1, 3]))
 @example(bytes.fromhex("00000803") + b"\xff" * 8 + bytes(4) + bytes(16), None)  # 2**32 × 2**32 × 0
 @example(bytes.fromhex("00000d03") + b"\xff" * 12 + bytes(16), None)  # 2**96 float32s claimed
+@example(bytes.fromhex("00000804") + bytes(8) + b"\xff" * 8, None)  # (0, 0, 2**32-1, 2**32-1): empty, yet too big
 def test_headers_with_any_sizes(data, expected_ndim):
     _parses_or_refuses(data, expected_ndim)
 
