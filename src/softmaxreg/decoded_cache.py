@@ -86,7 +86,9 @@ def load(folder: Path, md5s: dict[str, str], sources: Sequence[Fingerprint]) -> 
     derived data: nothing is lost) and ``None`` returned, so the caller rebuilds it.
     """
     manifest = _read_manifest(folder)
-    if manifest is None or manifest.get("md5") != md5s or [list(fp) for fp in sources] not in manifest.get("sources", []):
+    if manifest is None or manifest.get("md5") != md5s:
+        return None
+    if [list(fp) for fp in sources] not in manifest.get("sources", []):
         return None
     try:
         return {key: _read_array(folder / f"{key}.npy", entry) for key, entry in manifest["arrays"].items()}

@@ -179,7 +179,9 @@ def parse_idx(data: bytes, name: str = "<bytes>", expected_ndim: int | None = No
         )
     if math.prod(size for size in shape if size) * dtype.itemsize > np.iinfo(np.intp).max:
         # an empty array whose other sizes overflow: numpy refuses even that shape
-        raise IDXFormatError(f"Expected sizes numpy can represent in {name}; got shape {tuple(shape)}. Is this an IDX file?")
+        raise IDXFormatError(
+            f"Expected sizes numpy can represent in {name}; got shape {tuple(shape)}. Is this an IDX file?"
+        )
     array = np.frombuffer(data, dtype=dtype, offset=start).reshape(shape)
     return array if dtype.itemsize == 1 else array.astype(dtype.newbyteorder("="))
 
