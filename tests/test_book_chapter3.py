@@ -266,6 +266,18 @@ def _book_fit_epoch_and_prepare_batch():
     return fit_epoch
 
 
+class _BatchProbe:
+    """Counts the Trainer's callback calls."""
+
+    batches = epochs = 0
+
+    def on_train_batch_end(self, trainer, model, loss):
+        self.batches += 1
+
+    def on_epoch_end(self, trainer, model, metrics):
+        self.epochs += 1
+
+
 def test_3_4_linear_regression_from_scratch(capsys):
     torch.manual_seed(0)
     random.seed(0)
@@ -311,13 +323,16 @@ def test_3_4_linear_regression_from_scratch(capsys):
     model = LinearRegressionScratch(2, lr=0.03)
     data = d2l.SyntheticRegressionData(w=d2l.tensor([2, -3.4]), b=4.2)
     trainer = d2l.Trainer(max_epochs=3)
+    probe = _BatchProbe()
+    trainer.callbacks.append(probe)  # added: only softmaxreg's own fit_epoch calls batch hooks
     trainer.fit(model, data)
 
     with torch.no_grad():
         print(f'error in estimating w: {data.w - d2l.reshape(model.w, data.w.shape)}')
         print(f'error in estimating b: {data.b - model.b}')
 
-    assert d2l.Trainer.fit_epoch is fit_epoch  # the replacement is what ran
+    assert d2l.Trainer.fit_epoch is fit_epoch and probe.batches == 0  # the book's fit_epoch ran
+    assert probe.epochs == 3 and trainer.train_batch_idx == 3 * 32
     # 96 SGD steps of lr 0.03 shrink the initial error (|b| = 4.2) by 0.97^96 ≈ 0.05: the book's
     # errors are about 0.1-0.2
     with torch.no_grad():
