@@ -516,3 +516,18 @@ def test_3_7_weight_decay_reuses_one_trainer_and_a_log_board(capsys, tmp_path):
         fig = m.board.figure()
         assert fig.axes[0].get_yscale() == "log" and fig.axes[0].get_xlim() == (0, 10)
     check_png(no_decay.board.save(tmp_path / "wd.png"), min_size=(300, 200))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("make_model", [lambda: d2l.LinearRegressionScratch(2, lr=0.03), lambda: d2l.LinearRegression(lr=0.03)])
+def test_linear_regression_models_train_on_the_gpu(make_model):
+    torch.manual_seed(0)
+    model = make_model()
+    data = d2l.SyntheticRegressionData(w=d2l.tensor([2, -3.4]), b=4.2)
+    d2l.Trainer(max_epochs=10, num_gpus=1).fit(model, data)
+    params = list(model.parameters())
+    assert all(p.device.type == "cuda" for p in params)
+    w = d2l.numpy(params[0]).reshape(-1)  # a CPU numpy copy, even of a CUDA parameter
+    assert np.abs(w - np.array([2, -3.4])).max() < 0.01
+    ax = d2l.plot(params[0].reshape(-1))  # plot takes CUDA tensors that require grad
+    assert ax.lines[0].get_ydata().shape == (2,)
