@@ -143,3 +143,28 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeou
         text=True,
         timeout=timeout,
     )
+
+
+# -- figures ---------------------------------------------------------------------------------------
+
+
+def check_png(fig_or_path, path: Path | None = None, min_size: tuple[int, int] = (150, 100)):
+    """Save a matplotlib figure as PNG (or read one), assert it is big enough and not blank.
+
+    Returns the image as a greyscale numpy array. Missing glyphs (e.g. Vietnamese diacritics in a
+    font that lacks them) fail the check, since matplotlib only warns about them.
+    """
+    import warnings
+
+    from PIL import Image
+
+    if path is not None:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", message=".*[Gg]lyph.*missing")
+            fig_or_path.savefig(path, dpi=100)
+    image = np.asarray(Image.open(path if path is not None else fig_or_path).convert("L"))
+    height, width = image.shape
+    assert width >= min_size[0] and height >= min_size[1], (width, height)
+    assert (image < 200).mean() > 0.01, "the figure is blank"
+    assert image.std() > 10, "the figure has no contrast"
+    return image
