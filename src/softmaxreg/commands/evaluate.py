@@ -1,0 +1,69 @@
+"""``softmaxreg evaluate RUN_DIR``: test accuracy, per-class table, and three figures in the run folder."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from softmaxreg import checkpoint, figures, runs
+from softmaxreg.commands._common import load_data, say
+from softmaxreg.functional import cross_entropy
+from softmaxreg.inference import class_templates, predict_logits
+from softmaxreg.labels import class_names
+from softmaxreg.metrics import classification_report, confusion_matrix, format_report
+
+NUM_MISTAKES = 24
+FIGURES = ("confusion_matrix.png", "mistakes.png", "weights.png")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Evaluate the run's model on the test set, write the figures, print the report."""
+    run_dir = Path(args.run_dir)
+    config = runs.read_config(run_dir)
+    model, meta = checkpoint.load_model(run_dir)
+    lang = args.lang or meta.get("lang") or "en"
+    names = class_names(lang)
+    data = load_data(config.get("batch_size", 256), args.data_dir or config.get("data_dir"), args.offline or bool(config.get("offline")))
+    images, labels = data.val.images, data.val.labels  # (N, 1, H, W) uint8, (N,)
+    logits = predict_logits(model, images, batch_size=config.get("batch_size", 256))  # (N, num_classes)
+    predicted = logits.argmax(dim=1)
+    cm = confusion_matrix(labels, predicted, len(names))
+    report = {
+        "run_dir": str(run_dir),
+        "model_epoch": meta.get("epoch"),
+        "loss": round(float(cross_entropy(logits.double(), labels)), 12),
+        **classification_report(cm, names),
+        "confusion_matrix": cm.tolist(),
+    }
+    report["figures"] = [str(p) for p in _write_figures(run_dir, model, meta, images, labels, logits, cm, names, lang)]
+    if args.json:
+        say(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        say(f"test accuracy {report['accuracy']:.4f} ({report['num_examples']:,} images), loss {report['loss']:.4f}, "
+            f"model of epoch {report['model_epoch']}")  # fmt: skip
+        say(format_report(report))
+        say("figures: " + ", ".join(report["figures"]))
+    return 0
+
+
+def _write_figures(
+    run_dir: Path, model: Any, meta: dict[str, Any], images: torch.Tensor, labels: torch.Tensor,
+    logits: torch.Tensor, cm: torch.Tensor, names: tuple[str, ...], lang: str,
+) -> list[Path]:  # fmt: skip
+    confidence, predicted = torch.softmax(logits.double(), dim=1).max(dim=1)
+    wrong = (predicted != labels).nonzero().flatten()
+    worst = wrong[confidence[wrong].argsort(descending=True)][:NUM_MISTAKES]  # most confident mistakes first
+    mistakes = figures.mistakes_figure(
+        images[worst, 0].numpy(), labels[worst].tolist(), predicted[worst].tolist(), confidence[worst].tolist(),
+        names, total=len(wrong), lang=lang,
+    )  # fmt: skip
+    templates = class_templates(model, meta.get("input_shape", images.shape[1:]))
+    return [
+        figures.save(figures.confusion_matrix_figure(cm.numpy(), names, lang), run_dir / FIGURES[0]),
+        figures.save(mistakes, run_dir / FIGURES[1]),
+        figures.save(figures.weights_figure(templates.numpy(), names, lang), run_dir / FIGURES[2]),
+    ]
