@@ -143,3 +143,39 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeou
         text=True,
         timeout=timeout,
     )
+
+
+# -- command-line runs shared by several test modules ------------------------------------------------
+
+
+def cli_env(folder: Path) -> dict[str, str]:
+    """What `isolated_env` sets, for subprocesses started by session fixtures (which run before it)."""
+    return {"XDG_CACHE_HOME": str(folder / "cache"), "SOFTMAXREG_OFFLINE": "1", "MPLBACKEND": "Agg"}
+
+
+def check_png(path: Path, min_width: int = 200) -> tuple[int, int]:
+    """Assert that ``path`` is a PNG Pillow opens, reasonably large and not blank; return its size."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        assert image.format == "PNG", path
+        low, high = image.convert("L").getextrema()
+        assert image.size[0] >= min_width, (path, image.size)
+        assert high - low > 100, f"{path} looks blank (grey levels {low}..{high})"
+        return image.size
+
+
+@pytest.fixture(scope="session")
+def trained_run(real_data_dir, tmp_path_factory):
+    """``softmaxreg train --epochs 3`` (seed 0, default run folder) on the real data, once per session.
+
+    Returns a namespace with ``cwd`` (where it ran), ``dir`` (the run folder, ``runs/<timestamp>``:
+    copy it before writing into it), ``stdout`` and ``stderr``.
+    """
+    from types import SimpleNamespace
+
+    base = tmp_path_factory.mktemp("trained")
+    result = run_cli("train", "--epochs", "3", "--data-dir", str(real_data_dir), cwd=base, env=cli_env(base))
+    assert result.returncode == 0, result.stderr
+    (run_dir,) = (base / "runs").iterdir()
+    return SimpleNamespace(cwd=base, dir=run_dir, stdout=result.stdout, stderr=result.stderr, real_data_dir=real_data_dir)

@@ -13,7 +13,6 @@ A run folder holds two checkpoints:
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,11 +22,11 @@ import torch
 
 from softmaxreg._atomic import atomic_write_bytes, atomic_write_json
 from softmaxreg.errors import CheckpointError
+from softmaxreg.runs import MODEL_DESCRIPTION, RESUME_STATE, read_json, read_model_description
 
 WEIGHTS = "model.safetensors"
-METADATA = "model.json"
+METADATA = MODEL_DESCRIPTION
 RESUME_TENSORS = "resume.safetensors"
-RESUME_STATE = "resume.json"
 _FORMAT = 1
 
 
@@ -66,22 +65,13 @@ def save_checkpoint(model: torch.nn.Module, run_dir: Path, metadata: dict[str, A
     atomic_write_json(run_dir / METADATA, metadata)
 
 
-def _read_json(path: Path, what: str) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CheckpointError(f"Expected {path.name} in {path.parent}; it does not exist. {what}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise CheckpointError(f"Expected JSON in {path}; it cannot be parsed ({err}).") from err
-
-
 def load_metadata(run_dir: Path) -> dict[str, Any]:
     """Read ``model.json`` of a run folder.
 
     Raises:
         CheckpointError: missing or not JSON.
     """
-    return _read_json(Path(run_dir) / METADATA, "Is this a run folder with a completed epoch?")
+    return read_model_description(run_dir)
 
 
 def load_model(run_dir: str | os.PathLike[str]) -> tuple[Any, dict[str, Any]]:
@@ -200,7 +190,7 @@ def load_training_state(run_dir: Path) -> TrainingState:
     Raises:
         CheckpointError: the files are missing, damaged or inconsistent.
     """
-    meta = _read_json(Path(run_dir) / RESUME_STATE, "No epoch of this run was completed, so there is nothing to resume.")
+    meta = read_json(Path(run_dir) / RESUME_STATE, "No epoch of this run was completed, so there is nothing to resume.")
     tensors = load_weights(Path(run_dir) / RESUME_TENSORS)
     try:
         model = {k.removeprefix("model."): t for k, t in tensors.items() if k.startswith("model.")}

@@ -26,6 +26,8 @@ CONFIG = "config.json"
 METRICS = "metrics.csv"
 SUMMARY = "summary.json"
 CURVES = "curves.png"
+MODEL_DESCRIPTION = "model.json"  # written by softmaxreg.checkpoint after each epoch
+RESUME_STATE = "resume.json"  # idem
 
 
 def new_run_dir(base: str | os.PathLike[str] = "runs", prefix: str = "") -> Path:
@@ -144,6 +146,16 @@ def write_config(run_dir: Path, options: dict[str, Any]) -> Path:
     return atomic_write_json(run_dir / CONFIG, {**options, "environment": environment()})
 
 
+def read_json(path: Path, hint: str) -> dict[str, Any]:
+    """Read a run folder's JSON file; a missing or damaged one is a `CheckpointError` ending with ``hint``."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CheckpointError(f"Expected {path.name} in {path.parent}; it does not exist. {hint}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise CheckpointError(f"Expected JSON in {path}; it cannot be parsed ({err}).") from err
+
+
 def read_config(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     """Read ``config.json`` of a run folder.
 
@@ -153,10 +165,31 @@ def read_config(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise CheckpointError(f"Expected a run folder at {run_dir}; it does not exist. Pass a folder made by `softmaxreg train`.")
-    path = run_dir / CONFIG
+    return read_json(run_dir / CONFIG, "Is this a run folder?")
+
+
+def read_model_description(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read ``model.json`` of a run folder (what `softmaxreg.checkpoint` saved with the weights).
+
+    Raises:
+        CheckpointError: missing or not JSON.
+    """
+    return read_json(Path(run_dir) / MODEL_DESCRIPTION, "Is this a run folder with a completed epoch?")
+
+
+def completed_epochs(run_dir: str | os.PathLike[str]) -> int:
+    """How many epochs a run folder's resume state holds (read without loading any tensor).
+
+    Raises:
+        CheckpointError: no epoch was completed, or the file is damaged.
+    """
+    path = Path(run_dir) / RESUME_STATE
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return int(json.loads(path.read_text(encoding="utf-8"))["epoch"])
     except FileNotFoundError:
-        raise CheckpointError(f"Expected {CONFIG} in {run_dir}; it does not exist. Is this a run folder?") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise CheckpointError(f"Expected JSON in {path}; it cannot be parsed ({err}).") from err
+        raise CheckpointError(
+            f"Expected {RESUME_STATE} in {run_dir}; it does not exist. No epoch of this run was completed, "
+            "so there is nothing to resume."
+        ) from None
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError) as err:
+        raise CheckpointError(f"The resume state {path} is damaged ({err!r}); the run cannot be resumed.") from None

@@ -1,4 +1,8 @@
-"""What several commands share: options to `TrainConfig`, loading the data, console output."""
+"""What several commands share: options to `TrainConfig`, loading the data, console output.
+
+Commands check what they can before importing torch (which takes a second or more), so that a
+mistake is reported at once; this module imports nothing heavy.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from softmaxreg import callbacks as cb
 from softmaxreg.config import DEFAULTS, TrainConfig, field_names
 from softmaxreg.errors import ConfigError
 
@@ -42,6 +45,8 @@ def load_data(batch_size: int, data_dir: str | None, offline: bool) -> Any:
 
 def console_callbacks(quiet: bool) -> list[Any]:
     """A progress bar per epoch on stderr (on a terminal) and one line per epoch on stdout."""
+    from softmaxreg import callbacks as cb
+
     if quiet:
         return []
     return [cb.ProgressBar(disable=None), cb.EpochLog(say)]

@@ -7,14 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from softmaxreg import checkpoint, figures, runs
+from softmaxreg import runs
 from softmaxreg.commands._common import load_data, say
-from softmaxreg.functional import cross_entropy
-from softmaxreg.inference import class_templates, predict_logits
 from softmaxreg.labels import class_names
-from softmaxreg.metrics import classification_report, confusion_matrix, format_report
 
 NUM_MISTAKES = 24
 FIGURES = ("confusion_matrix.png", "mistakes.png", "weights.png")
@@ -24,6 +19,11 @@ def run(args: argparse.Namespace) -> int:
     """Evaluate the run's model on the test set, write the figures, print the report."""
     run_dir = Path(args.run_dir)
     config = runs.read_config(run_dir)
+    from softmaxreg import checkpoint  # torch: only once the run folder is known to exist
+    from softmaxreg.functional import cross_entropy
+    from softmaxreg.inference import predict_logits
+    from softmaxreg.metrics import classification_report, confusion_matrix, format_report
+
     model, meta = checkpoint.load_model(run_dir)
     lang = args.lang or meta.get("lang") or "en"
     names = class_names(lang)
@@ -51,9 +51,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _write_figures(
-    run_dir: Path, model: Any, meta: dict[str, Any], images: torch.Tensor, labels: torch.Tensor,
-    logits: torch.Tensor, cm: torch.Tensor, names: tuple[str, ...], lang: str,
+    run_dir: Path, model: Any, meta: dict[str, Any], images: Any, labels: Any, logits: Any, cm: Any,
+    names: tuple[str, ...], lang: str,
 ) -> list[Path]:  # fmt: skip
+    """confusion_matrix.png, mistakes.png (the most confident mistakes first) and weights.png."""
+    import torch
+
+    from softmaxreg import figures
+    from softmaxreg.inference import class_templates
+
     confidence, predicted = torch.softmax(logits.double(), dim=1).max(dim=1)
     wrong = (predicted != labels).nonzero().flatten()
     worst = wrong[confidence[wrong].argsort(descending=True)][:NUM_MISTAKES]  # most confident mistakes first

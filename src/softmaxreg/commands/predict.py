@@ -9,24 +9,30 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
-from softmaxreg import checkpoint
+from softmaxreg import runs
 from softmaxreg.commands._common import say
 from softmaxreg.errors import ConfigError
 from softmaxreg.images import load_image, to_fashion_mnist
-from softmaxreg.inference import predict_logits, top_k
 from softmaxreg.labels import class_names
 
 
 def run(args: argparse.Namespace) -> int:
     """Prepare every image (failing before any output if one cannot be read), then classify them."""
-    model, meta = checkpoint.load_model(Path(args.run_dir))
+    run_dir = Path(args.run_dir)
+    runs.read_config(run_dir)  # a run folder?
+    meta = runs.read_model_description(run_dir)
     names = class_names(args.lang) if args.lang else tuple(meta.get("class_names") or class_names("en"))
     if args.top_k > len(names):
         raise ConfigError(f"`--top-k` must be at most {len(names)}, the number of classes; got {args.top_k}.")
     size = tuple(meta.get("input_shape", (1, 28, 28))[-2:])
     prepared = [to_fashion_mnist(load_image(path), args.invert, size) for path in args.images]
+    import torch  # only once every image is known to be readable
+
+    from softmaxreg.checkpoint import load_model
+    from softmaxreg.inference import predict_logits, top_k
+
+    model, _ = load_model(run_dir)
     pixels = torch.from_numpy(np.stack([p for p, _ in prepared])).unsqueeze(1)  # (N, 1, H, W) uint8
     probabilities, labels = top_k(predict_logits(model, pixels), args.top_k)  # each (N, k)
     results = [

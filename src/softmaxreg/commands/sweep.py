@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from softmaxreg import figures, runs
+from softmaxreg import runs
 from softmaxreg._atomic import atomic_write_text
 from softmaxreg.cli import EXIT_INTERRUPTED
 from softmaxreg.commands._common import (
@@ -20,9 +20,7 @@ from softmaxreg.commands._common import (
     say,
     warn,
 )
-from softmaxreg.devices import resolve_device
 from softmaxreg.errors import ConfigError
-from softmaxreg.training import RunResult, train_run
 
 COLUMNS = ("lr", "epochs", "train_loss", "val_loss", "val_acc", "best_epoch", "best_val_acc", "seconds")
 
@@ -32,12 +30,16 @@ def run(args: argparse.Namespace) -> int:
     if len(set(args.lr)) != len(args.lr):
         raise ConfigError(f"`--lr` must list different learning rates; got {' '.join(f'{lr:g}' for lr in args.lr)}.")
     base = config_from_args(args, exclude=("lr",))  # --lr is the list to sweep
-    device = resolve_device(args.device or "cpu")
     out = prepare_out_dir(args.out)
+    from softmaxreg import figures  # torch: only once the options are known to be good
+    from softmaxreg.devices import resolve_device
+    from softmaxreg.training import train_run
+
+    device = resolve_device(args.device or "cpu")
     data = load_data(base.batch_size, args.data_dir, args.offline)
     sweep_dir = make_run_dir(out, prefix="sweep-")
     lang = args.lang or "en"
-    results: dict[float, RunResult] = {}
+    results: dict[float, Any] = {}
     for lr in args.lr:
         config = base.replace(lr=lr)
         run_dir = sweep_dir / f"lr-{lr:g}"
@@ -60,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _row(lr: float, result: RunResult) -> dict[str, Any]:
+def _row(lr: float, result: Any) -> dict[str, Any]:
     last, summary = result.history[-1], result.summary
     return {
         "lr": lr, "epochs": summary["epochs"], "train_loss": last["train_loss"], "val_loss": last["val_loss"],

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from softmaxreg import checkpoint, runs
+from softmaxreg import runs
 from softmaxreg.cli import EXIT_INTERRUPTED
 from softmaxreg.commands._common import (
     config_from_args,
@@ -21,9 +21,7 @@ from softmaxreg.commands._common import (
     warn,
 )
 from softmaxreg.config import TrainConfig
-from softmaxreg.devices import resolve_device
 from softmaxreg.errors import ConfigError
-from softmaxreg.training import RunResult, train_run
 
 # What --resume lets you change: the rest would make the run a different one.
 _RESUMABLE = {"epochs"}
@@ -34,8 +32,11 @@ def run(args: argparse.Namespace) -> int:
     if args.resume is not None:
         return _resume(args)
     config = config_from_args(args)
-    device = resolve_device(args.device or "cpu")
     out = prepare_out_dir(args.out)
+    from softmaxreg.devices import resolve_device  # torch: only once the options are known to be good
+    from softmaxreg.training import train_run
+
+    device = resolve_device(args.device or "cpu")
     data = load_data(config.batch_size, args.data_dir, args.offline)
     run_dir = make_run_dir(out)
     lang = args.lang or "en"
@@ -49,8 +50,12 @@ def _resume(args: argparse.Namespace) -> int:
         raise ConfigError("`--out` cannot be used with `--resume`: a resumed run continues in its own folder.")
     run_dir = Path(args.resume)
     saved = runs.read_config(run_dir)
-    state = checkpoint.load_training_state(run_dir)
-    config = _resumed_config(saved, args, state.epoch)
+    config = _resumed_config(saved, args, runs.completed_epochs(run_dir))
+    from softmaxreg.checkpoint import load_training_state  # torch: only once the options are known to be good
+    from softmaxreg.devices import resolve_device
+    from softmaxreg.training import train_run
+
+    state = load_training_state(run_dir)
     device = resolve_device(args.device or saved.get("device") or "cpu")
     args.data_dir = args.data_dir or saved.get("data_dir")
     args.offline = args.offline or bool(saved.get("offline"))
@@ -84,7 +89,7 @@ def _resumed_config(saved: dict[str, Any], args: argparse.Namespace, done: int) 
     return config
 
 
-def _report(result: RunResult, num_test: int) -> int:
+def _report(result: Any, num_test: int) -> int:
     summary = result.summary
     if result.interrupted:
         warn(interrupted_message(result.run_dir, len(result.history)))
@@ -95,7 +100,7 @@ def _report(result: RunResult, num_test: int) -> int:
             f"early stopping after epoch {summary['epochs']}: no lower val_loss in {waited} epoch{'s' * (waited > 1)}; "
             f"kept the model of epoch {summary['model_epoch']}"
         )
-    best = result.history[summary["model_epoch"] - 1]
-    say(f"test accuracy {best['val_acc']:.4f} ({num_test:,} images)")
+    kept = result.history[summary["model_epoch"] - 1]
+    say(f"test accuracy {kept['val_acc']:.4f} ({num_test:,} images)")
     say(f"run folder: {result.run_dir}")
     return 0
