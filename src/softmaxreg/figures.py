@@ -159,7 +159,8 @@ def sweep_figure(
         title_args: ``epochs`` and ``batch_size`` for the title (no title without them).
     """
     words = _words(lang)
-    fig = _display.new_figure((13, 4.2))
+    fig = _display.new_figure((14, 4.2))
+    fig.set_layout_engine("constrained")
     keys = ("train_loss", "val_loss", "val_acc")
     axes = [fig.add_subplot(1, 3, i + 1) for i in range(3)]
     for n, (label, rows) in enumerate(histories.items()):
@@ -177,10 +178,9 @@ def sweep_figure(
         ax.set_yscale("log")
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.yaxis.set_minor_formatter(FuncFormatter(_minor_log_label))
-    axes[2].legend()
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside right center")
     if title_args:
         fig.suptitle(words["sweep"].format(**title_args))
-    fig.tight_layout()
     return fig
 
 
