@@ -48,8 +48,14 @@ def test_help_lists_the_options(command, capsys):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["evaluate"], "softmaxreg evaluate: error: the following arguments are required: RUN_DIR (see softmaxreg evaluate --help)"),
-        (["predict", "run"], "softmaxreg predict: error: the following arguments are required: IMAGE (see softmaxreg predict --help)"),
+        (
+            ["evaluate"],
+            "softmaxreg evaluate: error: the following arguments are required: RUN_DIR (see softmaxreg evaluate --help)",
+        ),
+        (
+            ["predict", "run"],
+            "softmaxreg predict: error: the following arguments are required: IMAGE (see softmaxreg predict --help)",
+        ),
         (["predict", "run", "a.png", "--top-k", "0"], "argument --top-k: must be a positive integer; got 0"),
         (["sweep"], "the following arguments are required: --lr"),
         (["train", "--lang", "fr"], "argument --lang: invalid choice: 'fr'"),

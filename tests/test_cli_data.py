@@ -25,7 +25,10 @@ def test_data_with_a_damaged_file(real_data_dir, tmp_path):
     damaged.write_bytes(gzip.compress(bytes(raw)) if damaged.suffix == ".gz" else bytes(raw))
     result = run_cli("data", "--data-dir", str(copy), "--offline", cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stdout.count(" ok ") == 3 and f"{damaged.name:<28} FAILED  Expected the official t10k-labels" in result.stdout
+    assert (
+        result.stdout.count(" ok ") == 3
+        and f"{damaged.name:<28} FAILED  Expected the official t10k-labels" in result.stdout
+    )
     assert result.stderr.strip().splitlines() == [
         f"softmaxreg: error: 1 of 4 Fashion-MNIST files in {copy} failed verification. Delete or replace them (see the lines above)."
     ]

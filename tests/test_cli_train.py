@@ -72,7 +72,9 @@ def test_train_writes_a_complete_run_folder(trained_run):
 def second_run(trained_run):
     """``softmaxreg train --epochs 2 --quiet`` where `trained_run` ran: same seed, same data, same device."""
     before = (trained_run.dir / "metrics.csv").read_bytes()
-    result = run_cli("train", "--epochs", "2", "--quiet", "--data-dir", str(trained_run.real_data_dir), cwd=trained_run.cwd)
+    result = run_cli(
+        "train", "--epochs", "2", "--quiet", "--data-dir", str(trained_run.real_data_dir), cwd=trained_run.cwd
+    )
     assert result.returncode == 0, result.stderr
     (run_dir,) = set((trained_run.cwd / "runs").iterdir()) - {trained_run.dir}
     return run_dir, result, before
@@ -154,8 +156,21 @@ def check_evaluation_report(report):
 
 def test_ctrl_c_keeps_completed_epochs_and_says_how_to_resume(real_data_dir, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(SRC)}
-    command = [sys.executable, "-m", "softmaxreg", "train", "--epochs", "500", "--out", "run", "--data-dir", str(real_data_dir)]
-    process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    command = [
+        sys.executable,
+        "-m",
+        "softmaxreg",
+        "train",
+        "--epochs",
+        "500",
+        "--out",
+        "run",
+        "--data-dir",
+        str(real_data_dir),
+    ]
+    process = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     metrics = tmp_path / "run" / "metrics.csv"
     deadline = time.monotonic() + 120
     while not (metrics.exists() and len(metrics.read_text().splitlines()) >= 2) and process.poll() is None:

@@ -35,7 +35,9 @@ def test_resumed_run_equals_the_straight_one(data, tmp_path, model):
     resumed = train_run(config, data, tmp_path / "resumed", CPU, resume=load_training_state(tmp_path / "resumed"))
     assert without_seconds(resumed.history) == without_seconds(straight.history)
     assert without_seconds(read_metrics(tmp_path / "resumed")) == without_seconds(straight.history)
-    assert (tmp_path / "resumed" / "model.safetensors").read_bytes() == (tmp_path / "straight" / "model.safetensors").read_bytes()
+    assert (tmp_path / "resumed" / "model.safetensors").read_bytes() == (
+        tmp_path / "straight" / "model.safetensors"
+    ).read_bytes()
 
 
 def test_weight_decay_goes_into_sgd(data, tmp_path):

@@ -88,12 +88,16 @@ def load_model(run_dir: str | os.PathLike[str]) -> tuple[Any, dict[str, Any]]:
 
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
-        raise CheckpointError(f"Expected a run folder at {run_dir}; it does not exist. Pass a folder made by `softmaxreg train`.")
+        raise CheckpointError(
+            f"Expected a run folder at {run_dir}; it does not exist. Pass a folder made by `softmaxreg train`."
+        )
     metadata = load_metadata(run_dir)
     try:
         model = build_model(metadata["model"], metadata["num_inputs"], metadata["num_outputs"], metadata["lr"])
     except (KeyError, TypeError) as err:
-        raise CheckpointError(f"{run_dir / METADATA} lacks the model description ({err}); it was not written by softmaxreg.") from None
+        raise CheckpointError(
+            f"{run_dir / METADATA} lacks the model description ({err}); it was not written by softmaxreg."
+        ) from None
     _load_state(model, load_weights(run_dir / WEIGHTS), run_dir / WEIGHTS)
     return model.eval(), metadata
 
@@ -198,7 +202,9 @@ def load_training_state(run_dir: Path) -> TrainingState:
         optimizer = _join_optimizer(meta.pop("optimizer"), tensors)
         epoch = int(meta.pop("epoch"))
     except (KeyError, TypeError, ValueError, AttributeError) as err:
-        raise CheckpointError(f"The resume state in {run_dir} is incomplete ({err!r}); the run cannot be resumed.") from None
+        raise CheckpointError(
+            f"The resume state in {run_dir} is incomplete ({err!r}); the run cannot be resumed."
+        ) from None
     if "cpu" not in rng:
         raise CheckpointError(f"The resume state in {run_dir} lacks the random number generator state.")
     meta.pop("format", None)

@@ -84,7 +84,9 @@ def _add_training_options(parser: argparse.ArgumentParser, lr: bool = True) -> N
                         f"scratch: explicit W and b (§4.4) (default {d.model})")  # fmt: skip
     parser.add_argument("--weight-decay", type=_nonnegative_float, metavar="WD",
                         help=f"SGD weight decay (L2 penalty) (default {d.weight_decay:g})")  # fmt: skip
-    parser.add_argument("--seed", type=_nonnegative_int, help=f"random seed: initial weights and minibatch order (default {d.seed})")
+    parser.add_argument(
+        "--seed", type=_nonnegative_int, help=f"random seed: initial weights and minibatch order (default {d.seed})"
+    )
     parser.add_argument("--early-stopping", type=_positive_int, metavar="N",
                         help="stop after N epochs without a lower val_loss and keep the best epoch's model")  # fmt: skip
     parser.add_argument("--device", help="auto, cpu, cuda or mps (default cpu; auto: CUDA, then MPS, then CPU)")
@@ -126,7 +128,9 @@ def _add_predict(commands: Any) -> None:
                    help="invert to light-on-dark: auto (when the border is light), yes or no (default auto)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--lang", choices=LANGUAGES, help="language of class names (default: the run's)")
-    p.add_argument("--save-inputs", metavar="DIR", help="also save each image as the model sees it (28x28 PNG) into DIR")
+    p.add_argument(
+        "--save-inputs", metavar="DIR", help="also save each image as the model sees it (28x28 PNG) into DIR"
+    )
     p.set_defaults(handler="softmaxreg.commands.predict:run")
 
 

@@ -149,7 +149,9 @@ def weights_figure(weights: Any, class_names: Sequence[str], lang: str = "en", n
 
 
 def sweep_figure(
-    histories: Mapping[str, Sequence[Mapping[str, float]]], lang: str = "en", title_args: Mapping[str, Any] | None = None
+    histories: Mapping[str, Sequence[Mapping[str, float]]],
+    lang: str = "en",
+    title_args: Mapping[str, Any] | None = None,
 ) -> Any:
     """Train loss, val loss and val accuracy per epoch of several runs, overlaid in three panels.
 

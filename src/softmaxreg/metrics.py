@@ -106,7 +106,9 @@ def format_report(report: dict[str, Any]) -> str:
     width = max(len("macro avg"), *(len(row["name"]) for row in report["classes"]))
     lines = [f"{'class':<{width}}  precision  recall     f1  support"]
     for row in report["classes"]:
-        lines.append(f"{row['name']:<{width}}  {row['precision']:9.3f}  {row['recall']:6.3f}  {row['f1']:5.3f}  {row['support']:7d}")
+        lines.append(
+            f"{row['name']:<{width}}  {row['precision']:9.3f}  {row['recall']:6.3f}  {row['f1']:5.3f}  {row['support']:7d}"
+        )
     macro = report["macro_avg"]
     lines.append(
         f"{'macro avg':<{width}}  {macro['precision']:9.3f}  {macro['recall']:6.3f}  {macro['f1']:5.3f}  {report['num_examples']:7d}"

@@ -103,7 +103,9 @@ def read_metrics(run_dir: Path) -> list[dict[str, float]]:
         with path.open(newline="", encoding="utf-8") as f:
             reader = csv.DictReader(f)
             if tuple(reader.fieldnames or ()) != METRICS_COLUMNS:
-                raise CheckpointError(f"Expected the columns {','.join(METRICS_COLUMNS)} in {path}; got {reader.fieldnames}.")
+                raise CheckpointError(
+                    f"Expected the columns {','.join(METRICS_COLUMNS)} in {path}; got {reader.fieldnames}."
+                )
             return [{k: int(v) if k == "epoch" else float(v) for k, v in row.items()} for row in reader]
     except FileNotFoundError:
         raise CheckpointError(f"Expected {METRICS} in {run_dir}; it does not exist. Is this a run folder?") from None
@@ -164,7 +166,9 @@ def read_config(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
-        raise CheckpointError(f"Expected a run folder at {run_dir}; it does not exist. Pass a folder made by `softmaxreg train`.")
+        raise CheckpointError(
+            f"Expected a run folder at {run_dir}; it does not exist. Pass a folder made by `softmaxreg train`."
+        )
     return read_json(run_dir / CONFIG, "Is this a run folder?")
 
 

@@ -31,7 +31,9 @@ def explicit_settings(args: argparse.Namespace, exclude: tuple[str, ...] = ()) -
     return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
 
 
-def config_from_args(args: argparse.Namespace, base: TrainConfig = DEFAULTS, exclude: tuple[str, ...] = ()) -> TrainConfig:
+def config_from_args(
+    args: argparse.Namespace, base: TrainConfig = DEFAULTS, exclude: tuple[str, ...] = ()
+) -> TrainConfig:
     """``base`` with the options given on the command line (except ``exclude``) applied."""
     return base.replace(**explicit_settings(args, exclude))
 
@@ -58,7 +60,9 @@ def prepare_out_dir(out: str | None) -> Path | None:
         return None
     path = Path(out)
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        raise ConfigError(f"`--out` must be a new or empty folder; {path} already exists and holds files. Choose another.")
+        raise ConfigError(
+            f"`--out` must be a new or empty folder; {path} already exists and holds files. Choose another."
+        )
     return path
 
 
