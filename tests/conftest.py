@@ -143,3 +143,55 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeou
         text=True,
         timeout=timeout,
     )
+
+
+# -- figures ---------------------------------------------------------------------------------------
+
+
+def check_png(fig_or_path, path: Path | None = None, min_size: tuple[int, int] = (150, 100)):
+    """Assert that a PNG is a real image: Pillow opens it, big enough, not blank. Returns it as grey.
+
+    Pass a PNG file's path, or a matplotlib figure and the ``path`` to save it to. Missing glyphs
+    (e.g. Vietnamese diacritics in a font that lacks them) fail the check, since matplotlib only warns.
+    """
+    import warnings
+
+    from PIL import Image
+
+    if path is not None:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", message=".*[Gg]lyph.*missing")
+            fig_or_path.savefig(path, dpi=100)
+    with Image.open(path if path is not None else fig_or_path) as png:
+        assert png.format == "PNG", fig_or_path
+        image = np.asarray(png.convert("L"))
+    height, width = image.shape
+    assert width >= min_size[0] and height >= min_size[1], (width, height)
+    assert int(image.max()) - int(image.min()) > 100, "the figure has no contrast"
+    assert (image < 200).mean() > 0.01, "the figure is blank"
+    assert image.std() > 10, "the figure is nearly uniform"
+    return image
+
+
+# -- command-line runs shared by several test modules ------------------------------------------------
+
+
+def cli_env(folder: Path) -> dict[str, str]:
+    """What `isolated_env` sets, for subprocesses started by session fixtures (which run before it)."""
+    return {"XDG_CACHE_HOME": str(folder / "cache"), "SOFTMAXREG_OFFLINE": "1", "MPLBACKEND": "Agg"}
+
+
+@pytest.fixture(scope="session")
+def trained_run(real_data_dir, tmp_path_factory):
+    """``softmaxreg train --epochs 3`` (seed 0, default run folder) on the real data, once per session.
+
+    Returns a namespace with ``cwd`` (where it ran), ``dir`` (the run folder, ``runs/<timestamp>``:
+    copy it before writing into it), ``stdout`` and ``stderr``.
+    """
+    from types import SimpleNamespace
+
+    base = tmp_path_factory.mktemp("trained")
+    result = run_cli("train", "--epochs", "3", "--data-dir", str(real_data_dir), cwd=base, env=cli_env(base))
+    assert result.returncode == 0, result.stderr
+    (run_dir,) = (base / "runs").iterdir()
+    return SimpleNamespace(cwd=base, dir=run_dir, stdout=result.stdout, stderr=result.stderr, real_data_dir=real_data_dir)

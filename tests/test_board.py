@@ -53,3 +53,95 @@ def test_scales_are_applied(scale):
     board.draw(1, 1, "a")
     board.draw(2, 10, "a")
     assert board.figure().axes[0].get_yscale() == scale
+
+
+# -- in a (simulated) Jupyter kernel ----------------------------------------------------------------
+
+
+class FakeKernel:
+    """Stands in for IPython: records every display and update, and lets the test move the clock."""
+
+    def __init__(self, monkeypatch):
+        from softmaxreg import board as board_module
+
+        self.now, self.cell, self.calls = 0.0, 1, []
+        monkeypatch.setattr(board_module._display, "in_notebook", lambda: True)
+        monkeypatch.setattr(board_module._display, "show", self._show)
+        monkeypatch.setattr(board_module, "_register_notebook_hook", lambda: None)
+        monkeypatch.setattr(board_module, "_current_cell", lambda: self.cell)
+        monkeypatch.setattr(board_module.time, "monotonic", lambda: self.now)
+
+    def _show(self, fig, handle=None):
+        self.calls.append("update" if handle is not None else "display")
+        return handle if handle is not None else object()
+
+
+def test_a_fast_stream_of_points_is_redrawn_at_most_four_times_a_second(monkeypatch):
+    kernel = FakeKernel(monkeypatch)
+    board = ProgressBoard()
+    for i in range(1000):  # 1000 points over one simulated second
+        kernel.now = i / 1000
+        board.draw(i, i, "loss")
+    assert kernel.calls == ["display", "update", "update", "update"]
+
+
+def test_epoch_end_flush_shows_the_last_points_unless_a_redraw_just_happened(monkeypatch):
+    kernel = FakeKernel(monkeypatch)
+    board = ProgressBoard()
+    board.draw(0, 1, "loss")
+    board.draw(1, 2, "loss")  # same instant: throttled
+    assert kernel.calls == ["display"]
+    board.flush()  # epoch end right after a redraw: still throttled
+    assert kernel.calls == ["display"]
+    kernel.now = 0.3
+    board.flush()  # a slow epoch's end: redrawn
+    board.flush()  # nothing new: not redrawn
+    assert kernel.calls == ["display", "update"]
+    board.draw(2, 3, "loss")
+    board.flush(force=True)  # the end of the cell always shows the last point
+    assert kernel.calls == ["display", "update", "update"]
+
+
+def test_drawing_in_a_later_cell_opens_a_new_display_there(monkeypatch):
+    kernel = FakeKernel(monkeypatch)
+    board = ProgressBoard()
+    board.draw(0, 1, "loss")
+    kernel.now, kernel.cell = 1.0, 2
+    board.draw(1, 2, "loss")
+    kernel.now = 2.0
+    board.draw(2, 3, "loss")
+    assert kernel.calls == ["display", "display", "update"]
+
+
+def test_display_false_never_shows(monkeypatch):
+    kernel = FakeKernel(monkeypatch)
+    board = ProgressBoard(display=False)
+    board.draw(0, 1, "loss")
+    board.flush(force=True)
+    assert kernel.calls == [] and board.fig is None
+
+
+def test_training_redraws_per_epoch_not_per_batch(monkeypatch, fake_fashion):
+    """A fit with 24 batches of 50 ms per epoch: a few redraws per epoch, none per batch."""
+    import softmaxreg as d2l
+
+    kernel = FakeKernel(monkeypatch)
+    data = d2l.FashionMNIST(batch_size=4, root=fake_fashion)  # 24 training batches per epoch
+    redraws_at_epoch_end = []
+
+    class Clock:
+        def on_train_batch_end(self, trainer, model, loss):
+            kernel.now += 0.05
+
+        def on_epoch_end(self, trainer, model, metrics):
+            redraws_at_epoch_end.append(len(kernel.calls))
+            # at each epoch end the screen is up to date, or was redrawn less than 0.25 s ago
+            board = model.board
+            assert not board._stale or kernel.now - board._last_refresh < 0.25
+
+    model = d2l.SoftmaxRegression(num_outputs=10, lr=0.1)
+    d2l.Trainer(max_epochs=3, callbacks=[Clock()]).fit(model, data)
+    assert kernel.calls[0] == "display" and set(kernel.calls[1:]) == {"update"}
+    per_epoch = np.diff([0] + redraws_at_epoch_end)
+    assert all(1 <= n <= 4 for n in per_epoch), per_epoch  # 2 train points, then val points + flush
+    assert len(model.board.data["train_loss"]) == 6  # plot_train_per_epoch=2 points per epoch

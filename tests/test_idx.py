@@ -38,8 +38,17 @@ def test_multi_member_gzip_is_read_whole():
 
 
 def test_wrong_magic_names_the_file():
-    with pytest.raises(IDXFormatError, match=r"magic number .* in labels\.idx; got 0x01020304"):
-        parse_idx(b"\x01\x02\x03\x04" + b"\0" * 8, "labels.idx")
+    with pytest.raises(IDXFormatError, match=r"IDX magic number 0x0000TTNN .* in labels\.idx; got 0x00000a01\. Is this an IDX file\?"):
+        parse_idx(b"\x00\x00\x0a\x01" + b"\0" * 8, "labels.idx")
+
+
+@pytest.mark.parametrize(
+    ("data", "hint"),
+    [(b"<!DOCTYPE html><html>Forbidden</html>", r" \(an HTML page, e\.g\. a proxy's error page\?\)"), (b"PK\x03\x04zipzipzip", "")],
+)
+def test_neither_gzip_nor_idx(data, hint):
+    with pytest.raises(IDXFormatError, match=rf"Expected a gzip or IDX file in f\.gz; got neither: it starts with b'.*?'{hint}\. This"):
+        parse_idx(decompress(data, "f.gz"), "f.gz")
 
 
 def test_labels_file_where_images_expected():
@@ -60,10 +69,21 @@ def test_trailing_bytes_are_rejected():
         parse_idx(raw + b"\0", "f")
 
 
-@pytest.mark.parametrize("data", [b"", b"\0\0\x08"])
-def test_too_short_for_a_header(data):
-    with pytest.raises(IDXFormatError, match="too short for a header"):
-        parse_idx(data, "empty")
+def test_empty_file():
+    with pytest.raises(IDXFormatError, match=r"Expected an IDX file in e; got an empty file \(0 bytes\), too short for a header\. It was left by an interrupted"):
+        parse_idx(b"", "e")
+
+
+def test_too_short_for_a_header():
+    with pytest.raises(IDXFormatError, match="Expected an IDX file in s; got 3 bytes, too short for a header"):
+        parse_idx(b"\0\0\x08", "s")
+
+
+def test_huge_header_is_refused_before_allocating():
+    """2**32 × 2**32 elements overflow int64; the exact size is compared with the bytes present."""
+    header = bytes.fromhex("00000d03") + (2**32 - 1).to_bytes(4, "big") * 2 + (2).to_bytes(4, "big")
+    with pytest.raises(IDXFormatError, match=r"Expected 147,573,952,520,956,936,200 bytes of data in h for shape \(4294967295, 4294967295, 2\); got 8"):
+        parse_idx(header + bytes(8), "h")
 
 
 def test_dimensions_cut_short():
@@ -71,10 +91,10 @@ def test_dimensions_cut_short():
         parse_idx(b"\0\0\x08\x03\0\0\0\x01", "f")
 
 
-def test_truncated_gzip_says_to_delete(tmp_path):
+def test_truncated_gzip(tmp_path):
     path = tmp_path / "t.gz"
     path.write_bytes(gzip.compress(encode_idx(np.arange(5000, dtype=np.int32)))[:-30])
-    with pytest.raises(IDXFormatError, match=r"t\.gz is a truncated gzip file.*Delete it"):
+    with pytest.raises(IDXFormatError, match=r"Expected a complete gzip stream in .*t\.gz; got one that ends after [\d,]+ bytes of content\. The file is truncated"):
         read_idx(path)
 
 
@@ -83,5 +103,31 @@ def test_corrupt_gzip(tmp_path):
     data[20:40] = b"\xff" * 20
     path = tmp_path / "c.gz"
     path.write_bytes(bytes(data))
-    with pytest.raises(IDXFormatError, match=r"c\.gz is a (corrupt|truncated) gzip file"):
+    with pytest.raises(IDXFormatError, match=r"Expected a valid gzip stream in .*c\.gz; got a corrupt one \(Error -3 .*\)\. The file is damaged\."):
         read_idx(path)
+
+
+def test_bytes_after_the_gzip_stream():
+    data = gzip.compress(encode_idx(np.arange(5, dtype=np.uint8)))
+    assert decompress(data + bytes(100), "z") == encode_idx(np.arange(5, dtype=np.uint8))  # zero padding: as gzip
+    with pytest.raises(IDXFormatError, match=r"Expected only gzip data in g; got 5 other bytes after it"):
+        decompress(data + b"extra", "g")
+
+
+def test_gzip_bomb_is_refused_at_the_limit(monkeypatch):
+    from softmaxreg import idx
+
+    bomb = gzip.compress(bytes(10_000_000))  # 10 MB of zeros in ~10 kB
+    monkeypatch.setattr(idx, "MAX_CONTENT_BYTES", 1_000_000)
+    with pytest.raises(IDXFormatError, match=r"Expected at most 1,000,000 bytes once decompressed in b; got more"):
+        decompress(bomb, "b")
+    with pytest.raises(IDXFormatError, match="got more"):  # also across several members
+        decompress(gzip.compress(bytes(600_000)) * 2, "b")
+
+
+def test_an_empty_array_with_absurd_other_sizes_is_refused():
+    """Found by the fuzz tests: 0 elements, but numpy cannot even represent shape (0, 2**32-1, 2**32-1, 2**32-1)."""
+    data = bytes.fromhex("00000804") + bytes(4) + b"\xff" * 12
+    with pytest.raises(IDXFormatError, match=r"Expected sizes numpy can represent in f; got shape \(0, 4294967295, 4294967295, 4294967295\)"):
+        parse_idx(data, "f")
+    assert parse_idx(bytes.fromhex("00000802") + bytes(4) + b"\xff" * 4, "f").shape == (0, 2**32 - 1)  # representable: fine

@@ -1,6 +1,7 @@
 """Where Fashion-MNIST is looked for, in which order, and how it is verified."""
 
 import gzip
+import json
 import shutil
 
 import numpy as np
@@ -82,7 +83,7 @@ def test_image_and_label_counts_must_match(tmp_path, monkeypatch):
     from dataclasses import replace
 
     monkeypatch.setattr(sources, "FILES", tuple(replace(f, md5=digests[f.key]) for f in sources.FILES))
-    with pytest.raises(IDXFormatError, match="Expected as many test labels as images; got 39 labels for 40 images"):
+    with pytest.raises(IDXFormatError, match=r"Expected as many test labels as images; got 39 labels in .*t10k-labels-idx1-ubyte\.gz for 40 images in .*t10k-images-idx3-ubyte\.gz\. The two files come from different datasets\."):
         sources.load_fashion_mnist(root=tmp_path / "d")
 
 
@@ -125,5 +126,73 @@ def test_download_goes_through_a_verified_rename(fake_fashion, tmp_path, monkeyp
     finally:
         server.shutdown()
     assert folder == sources.default_cache_dir()
-    assert sorted(p.name for p in folder.iterdir()) == sorted(f.name + ".gz" for f in sources.FILES)
+    assert sorted(p.name for p in folder.iterdir()) == sorted([f.name + ".gz" for f in sources.FILES] + [".download.lock"])
     assert arrays["train_labels"].shape == (96,)
+
+
+# -- loading fast: the in-process memo and the decoded cache ----------------------------------------
+
+
+def _count_verifications(monkeypatch):
+    calls = []
+    real = sources._verify
+    monkeypatch.setattr(sources, "_verify", lambda path, file: calls.append(path.name) or real(path, file))
+    return calls
+
+
+def test_arrays_are_read_only_and_remembered_in_the_process(fake_fashion, monkeypatch):
+    calls = _count_verifications(monkeypatch)
+    first, _ = sources.load_fashion_mnist(root=fake_fashion)
+    second, _ = sources.load_fashion_mnist(root=fake_fashion)
+    assert len(calls) == 4  # the second load read nothing
+    for key, array in first.items():
+        assert second[key] is array and not array.flags.writeable
+        with pytest.raises(ValueError, match="read-only"):
+            array[0] = 1  # one caller cannot change another's data
+
+
+def test_data_modules_get_their_own_copies(fake_fashion):
+    a, b = FashionMNIST(root=fake_fashion), FashionMNIST(root=fake_fashion)
+    a.train.images[0] = 0
+    assert b.train.images[0].any()
+
+
+def test_decoded_cache_skips_verification_in_a_new_process(fake_fashion, monkeypatch):
+    first, _ = sources.load_fashion_mnist(root=fake_fashion)
+    sources.clear_memo()  # what a new process starts with
+    calls = _count_verifications(monkeypatch)
+    again, _ = sources.load_fashion_mnist(root=fake_fashion)
+    assert calls == []
+    for key in first:
+        np.testing.assert_array_equal(again[key], first[key])
+    assert sorted(p.name for p in sources.decoded_cache_dir().iterdir()) == [
+        "manifest.json", "test_images.npy", "test_labels.npy", "train_images.npy", "train_labels.npy",
+    ]  # fmt: skip
+
+
+def test_a_changed_source_file_is_verified_again(fake_fashion, monkeypatch):
+    sources.load_fashion_mnist(root=fake_fashion)
+    path = fake_fashion / "train-labels-idx1-ubyte.gz"
+    path.write_bytes(gzip.compress(gzip.decompress(path.read_bytes()), compresslevel=1))  # same content, new file
+    calls = _count_verifications(monkeypatch)
+    sources.load_fashion_mnist(root=fake_fashion)
+    assert len(calls) == 4
+    path.write_bytes(b"")  # now damaged: neither the memo nor the decoded cache hides it
+    with pytest.raises(IDXFormatError, match="got an empty file"):
+        sources.load_fashion_mnist(root=fake_fashion)
+
+
+def test_another_copy_of_the_same_content_shares_the_decoded_cache(fake_fashion, tmp_path):
+    sources.load_fashion_mnist(root=fake_fashion)
+    sources.load_fashion_mnist(root=_copy(fake_fashion, tmp_path / "copy"))
+    manifest = json.loads((sources.decoded_cache_dir() / "manifest.json").read_text())
+    assert len(manifest["sources"]) == 2  # both verified sets remembered, one set of arrays
+
+
+def test_offline_loading_works_from_the_decoded_cache(fake_fashion, monkeypatch):
+    _copy(fake_fashion, sources.default_cache_dir())
+    sources.load_fashion_mnist(offline=True)
+    sources.clear_memo()
+    monkeypatch.setenv("SOFTMAXREG_MIRRORS", "http://127.0.0.1:9/")  # would fail if tried
+    calls = _count_verifications(monkeypatch)
+    assert sources.load_fashion_mnist(offline=True)[1] == sources.default_cache_dir() and calls == []

@@ -32,6 +32,36 @@ _EXPORTS = {
     "try_gpu": "softmaxreg.devices",
     "try_all_gpus": "softmaxreg.devices",
     "SoftmaxRegError": "softmaxreg.errors",
+    # d2l chapters 3-4: plotting, tensor aliases, linear regression
+    "plt": "softmaxreg.plotting",
+    "plot": "softmaxreg.plotting",
+    "set_axes": "softmaxreg.plotting",
+    "set_figsize": "softmaxreg.plotting",
+    "use_svg_display": "softmaxreg.plotting",
+    "show_images": "softmaxreg.plotting",
+    "tensor": "softmaxreg.aliases",
+    "zeros": "softmaxreg.aliases",
+    "ones": "softmaxreg.aliases",
+    "rand": "softmaxreg.aliases",
+    "randn": "softmaxreg.aliases",
+    "normal": "softmaxreg.aliases",
+    "arange": "softmaxreg.aliases",
+    "exp": "softmaxreg.aliases",
+    "log": "softmaxreg.aliases",
+    "matmul": "softmaxreg.aliases",
+    "reshape": "softmaxreg.aliases",
+    "reduce_sum": "softmaxreg.aliases",
+    "reduce_mean": "softmaxreg.aliases",
+    "argmax": "softmaxreg.aliases",
+    "astype": "softmaxreg.aliases",
+    "numpy": "softmaxreg.aliases",
+    "to": "softmaxreg.aliases",
+    "float32": "softmaxreg.aliases",
+    "nn_Module": "softmaxreg.aliases",
+    "SyntheticRegressionData": "softmaxreg.synthetic",
+    "SGD": "softmaxreg.linear_regression",
+    "LinearRegressionScratch": "softmaxreg.linear_regression",
+    "LinearRegression": "softmaxreg.linear_regression",
 }
 _SUBMODULES = {"functional"}
 
@@ -66,3 +96,11 @@ if TYPE_CHECKING:  # static analysers see the real names
     from softmaxreg.models import SoftmaxRegression, SoftmaxRegressionScratch
     from softmaxreg.module import Classifier, Module
     from softmaxreg.trainer import Trainer
+    from softmaxreg.aliases import (
+        arange, argmax, astype, exp, float32, log, matmul, nn_Module, normal, numpy, ones, rand,
+        randn, reduce_mean, reduce_sum, reshape, tensor, to, zeros,
+    )  # fmt: skip
+    from softmaxreg.linear_regression import SGD, LinearRegression, LinearRegressionScratch
+    from softmaxreg.plotting import plot, set_axes, set_figsize, show_images, use_svg_display
+    from softmaxreg.synthetic import SyntheticRegressionData
+    from matplotlib import pyplot as plt

@@ -1,11 +1,15 @@
 """`ProgressBoard`: the d2l live plot of training curves, without the per-batch redraw cost.
 
-Points are kept as data; a figure is only rendered when someone looks: at most a few times per
-second (and on `flush`) in Jupyter, never in a script until `save` or `figure` is called.
+Points are kept as data; a figure is only rendered when someone looks. In Jupyter the board is one
+display, updated in place: redrawn when points arrive (at most every 0.25 s), at each epoch end
+(`flush`, with the same spacing) and when the cell finishes, so the last points always show. A later
+cell that draws on the same board gets a display of its own. In a script nothing is rendered until
+`save` or `figure` is called.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import time
 import weakref
@@ -22,7 +26,7 @@ _LIVE_BOARDS: weakref.WeakSet[ProgressBoard] = weakref.WeakSet()
 
 def _flush_live_boards(*_: Any) -> None:
     for board in list(_LIVE_BOARDS):
-        board.flush()
+        board.flush(force=True)
 
 
 def _register_notebook_hook() -> None:
@@ -32,6 +36,13 @@ def _register_notebook_hook() -> None:
     events = get_ipython().events
     if _flush_live_boards not in events.callbacks["post_run_cell"]:
         events.register("post_run_cell", _flush_live_boards)
+
+
+def _current_cell() -> Any:
+    """The execution count of the notebook cell running now."""
+    from IPython import get_ipython
+
+    return get_ipython().execution_count
 
 
 class ProgressBoard(HyperParameters):
@@ -78,7 +89,8 @@ class ProgressBoard(HyperParameters):
         self.data: dict[str, list[tuple[float, float]]] = {}
         self._pending: dict[str, list[tuple[float, float]]] = {}
         self._handle: Any = None
-        self._last_refresh = 0.0
+        self._cell: Any = None  # the cell whose output holds the display
+        self._last_refresh = -math.inf
         self._stale = False
 
     def draw(self, x: float, y: Any, label: str, every_n: int = 1) -> None:
@@ -103,19 +115,28 @@ class ProgressBoard(HyperParameters):
         if self.display and _display.in_notebook():
             self._refresh(force=False)
 
-    def flush(self) -> None:
-        """Show the latest points now (in Jupyter), regardless of the refresh throttle."""
+    def flush(self, force: bool = False) -> None:
+        """Show the latest points now (in Jupyter); the Trainer calls it at each epoch end.
+
+        Args:
+            force: redraw even if the last redraw was less than 0.25 s ago (used when a cell
+                ends); otherwise a fast run is still redrawn at most a few times per second.
+        """
         if self._stale and self.display and _display.in_notebook():
-            self._refresh(force=True)
+            self._refresh(force=force)
 
     def _refresh(self, force: bool) -> None:
         now = time.monotonic()
         if not force and now - self._last_refresh < _MIN_REFRESH_SECONDS:
             return
+        cell = _current_cell()
         if self._handle is None:
             _LIVE_BOARDS.add(self)
             _register_notebook_hook()
+        elif cell != self._cell:  # drawing again in a later cell: show it there, not up the page
+            self._handle = None
         self._handle = _display.show(self.figure(), self._handle)
+        self._cell = cell
         self._last_refresh = time.monotonic()
         self._stale = False
 

@@ -1,6 +1,8 @@
 """The ``softmaxreg`` command line. Parsing imports nothing heavy, so ``--help`` is instant.
 
-Our exceptions (:class:`~softmaxreg.errors.SoftmaxRegError`) become one line on stderr and exit
+Each command is added by its own ``_add_<command>(commands)`` function and runs a handler given as a
+``"module:function"`` string, imported only when the command runs. Our exceptions
+(:class:`~softmaxreg.errors.SoftmaxRegError`) and bad options become one line on stderr and exit
 code 2; Ctrl-C exits with 130.
 """
 
@@ -10,12 +12,21 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from softmaxreg import __version__
+from softmaxreg.config import DEFAULTS, MODEL_CHOICES
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+LANGUAGES = ("en", "vi")  # softmaxreg.labels.LANGUAGES, without importing it for --help
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line: ``softmaxreg train: error: ... (see --help)``."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _positive_int(text: str) -> int:
@@ -28,14 +39,33 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _positive_float(text: str) -> float:
+def _nonnegative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer; got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer; got {value}")
+    return value
+
+
+def _number(text: str, positive: bool) -> float:
+    kind = "a positive number" if positive else "a non-negative number"
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive number; got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number; got {text}")
+        raise argparse.ArgumentTypeError(f"must be {kind}; got {text!r}") from None
+    if not (value > 0 if positive else value >= 0) or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be {kind}; got {text}")
     return value
+
+
+def _positive_float(text: str) -> float:
+    return _number(text, positive=True)
+
+
+def _nonnegative_float(text: str) -> float:
+    return _number(text, positive=False)
 
 
 def _add_data_options(parser: argparse.ArgumentParser) -> None:
@@ -43,29 +73,98 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--offline", action="store_true", help="never download the data")
 
 
+def _add_training_options(parser: argparse.ArgumentParser, lr: bool = True) -> None:
+    """Options that set a `TrainConfig`; their default is None so that explicit ones can be told apart."""
+    d = DEFAULTS
+    parser.add_argument("--epochs", type=_positive_int, help=f"passes over the training data (default {d.epochs})")
+    if lr:
+        parser.add_argument("--lr", type=_positive_float, help=f"SGD learning rate (default {d.lr})")
+    parser.add_argument("--batch-size", type=_positive_int, help=f"examples per minibatch (default {d.batch_size})")
+    parser.add_argument("--model", choices=MODEL_CHOICES, help="concise: nn.Flatten + nn.LazyLinear (§4.5); "
+                        f"scratch: explicit W and b (§4.4) (default {d.model})")  # fmt: skip
+    parser.add_argument("--weight-decay", type=_nonnegative_float, metavar="WD",
+                        help=f"SGD weight decay (L2 penalty) (default {d.weight_decay:g})")  # fmt: skip
+    parser.add_argument(
+        "--seed", type=_nonnegative_int, help=f"random seed: initial weights and minibatch order (default {d.seed})"
+    )
+    parser.add_argument("--early-stopping", type=_positive_int, metavar="N",
+                        help="stop after N epochs without a lower val_loss and keep the best epoch's model")  # fmt: skip
+    parser.add_argument("--device", help="auto, cpu, cuda or mps (default cpu; auto: CUDA, then MPS, then CPU)")
+    parser.add_argument("--lang", choices=LANGUAGES, help="language of class names in outputs and figures (default en)")
+    parser.add_argument("--quiet", action="store_true", help="print only the final result")
+    _add_data_options(parser)
+
+
 def _add_train(commands: Any) -> None:
     p = commands.add_parser("train", help="train softmax regression on Fashion-MNIST",
-                            description="Train softmax regression on Fashion-MNIST and save a run folder.")
-    p.add_argument("--epochs", type=_positive_int, default=10, help="passes over the training data (default 10)")
-    p.add_argument("--lr", type=_positive_float, default=0.1, help="SGD learning rate (default 0.1)")
-    p.add_argument("--batch-size", type=_positive_int, default=256, help="examples per batch (default 256)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--device", default="cpu", help="auto, cpu, cuda or mps (default cpu)")
+                            description="Train softmax regression on Fashion-MNIST and save a run folder.")  # fmt: skip
+    _add_training_options(p)
     p.add_argument("--out", metavar="DIR", help="run folder to create (default: runs/<timestamp>)")
-    p.add_argument("--quiet", action="store_true", help="print only the final result")
-    _add_data_options(p)
+    p.add_argument("--resume", metavar="RUN_DIR",
+                   help="continue RUN_DIR at its next epoch, up to --epochs (default: the run's own --epochs)")  # fmt: skip
     p.set_defaults(handler="softmaxreg.commands.train:run")
+
+
+def _add_evaluate(commands: Any) -> None:
+    p = commands.add_parser("evaluate", help="test accuracy, per-class table and figures of a run",
+                            description="Evaluate a run's model on the 10,000 test images: accuracy, per-class "
+                            "precision/recall/F1, and confusion_matrix.png, mistakes.png, weights.png in the run folder.")  # fmt: skip
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a folder made by `softmaxreg train`")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--lang", choices=LANGUAGES, help="language of class names (default: the run's)")
+    _add_data_options(p)
+    p.set_defaults(handler="softmaxreg.commands.evaluate:run")
+
+
+def _add_predict(commands: Any) -> None:
+    p = commands.add_parser("predict", help="classify your own images with a run's model",
+                            description="Classify PNG/JPEG images with a run's model. Each image is made like a "
+                            "Fashion-MNIST one: grey, light object on a dark background (light-background photos are "
+                            "inverted), trimmed, fitted into 28x28 and centred.")  # fmt: skip
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a folder made by `softmaxreg train`")
+    p.add_argument("images", metavar="IMAGE", nargs="+", help="image files (any size or colour mode)")
+    p.add_argument("--top-k", type=_positive_int, default=3, metavar="K", help="classes to show per image (default 3)")
+    p.add_argument("--invert", choices=("auto", "yes", "no"), default="auto",
+                   help="invert to light-on-dark: auto (when the border is light), yes or no (default auto)")  # fmt: skip
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--lang", choices=LANGUAGES, help="language of class names (default: the run's)")
+    p.add_argument(
+        "--save-inputs", metavar="DIR", help="also save each image as the model sees it (28x28 PNG) into DIR"
+    )
+    p.set_defaults(handler="softmaxreg.commands.predict:run")
+
+
+def _add_sweep(commands: Any) -> None:
+    p = commands.add_parser("sweep", help="train one run per learning rate and compare them",
+                            description="Train one run per learning rate (d2l §4.5, exercise 4) into one folder; "
+                            "write sweep.png (train/val loss and val accuracy overlaid) and sweep.csv.")  # fmt: skip
+    p.add_argument("--lr", type=_positive_float, nargs="+", required=True, metavar="LR", help="learning rates to try")
+    _add_training_options(p, lr=False)
+    p.add_argument("--out", metavar="DIR", help="folder to create for the runs (default: runs/sweep-<timestamp>)")
+    p.set_defaults(handler="softmaxreg.commands.sweep:run")
+
+
+def _add_data(commands: Any) -> None:
+    p = commands.add_parser("data", help="where Fashion-MNIST is (or why not), checksums verified",
+                            description="Say where Fashion-MNIST was found, verify the four files against their "
+                            "official checksums, or say every place tried. Downloads it unless --offline.")  # fmt: skip
+    _add_data_options(p)
+    p.set_defaults(handler="softmaxreg.commands.data:run")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="softmaxreg",
-        description="Softmax regression on Fashion-MNIST (d2l §4.5): train, evaluate, predict.",
+        description="Softmax regression on Fashion-MNIST (d2l §4.5): train, evaluate, predict, sweep, data.",
     )
     parser.add_argument("--version", action="version", version=f"softmaxreg {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     _add_train(commands)
+    _add_evaluate(commands)
+    _add_predict(commands)
+    _add_sweep(commands)
+    _add_data(commands)
     return parser
 
 

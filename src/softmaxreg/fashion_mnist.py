@@ -143,6 +143,34 @@ class FashionMNIST(DataModule):
         """Class names for ``indices`` (``lang='vi'`` for Vietnamese)."""
         return _text_labels(indices, lang)
 
+    def visualize(
+        self,
+        batch: Sequence[Any],
+        nrows: int = 1,
+        ncols: int = 8,
+        labels: Sequence[str] | None = None,
+        lang: str = "en",
+    ) -> Any:
+        """Show the first ``nrows * ncols`` images of ``batch`` with their class names as titles.
+
+        Args:
+            batch: ``(X, y)``: images ``(batch_size, 1, H, W)`` and labels ``(batch_size,)``.
+            nrows: rows of the grid.
+            ncols: columns of the grid.
+            labels: titles to use instead of the class names (e.g. ``'true\\npredicted'``).
+            lang: language of the class names, ``'en'`` or ``'vi'``.
+
+        Returns:
+            The flattened array of matplotlib Axes (see `softmaxreg.plotting.show_images`).
+        """
+        from softmaxreg.plotting import show_images
+
+        X, y = batch[0], batch[1]
+        if not labels:
+            # through self, so that a text_labels replaced with add_to_class is used
+            labels = self.text_labels(y) if lang == "en" else self.text_labels(y, lang=lang)
+        return show_images(X.squeeze(1), nrows, ncols, titles=labels)
+
     @property
     def classes(self) -> tuple[str, ...]:
         """The ten class names in English."""

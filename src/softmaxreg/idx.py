@@ -3,6 +3,10 @@
 An IDX file is a 4-byte magic number ``0x0000TTNN`` (``TT`` the element type, ``NN`` the number of
 dimensions), ``NN`` big-endian uint32 sizes, then the elements in row-major order.
 
+Every malformed input raises :class:`~softmaxreg.errors.IDXFormatError` (the fuzz tests hold the
+reader to that): nothing is allocated from what a header claims, only from bytes actually present,
+and decompression stops at :data:`MAX_CONTENT_BYTES`.
+
 Examples:
     >>> import numpy as np
     >>> raw = encode_idx(np.arange(6, dtype=np.uint8).reshape(2, 3))
@@ -14,7 +18,7 @@ Examples:
 
 from __future__ import annotations
 
-import gzip
+import math
 import os
 import struct
 import zlib
@@ -35,56 +39,108 @@ _DTYPES = {
 }
 _CODES = {dtype.newbyteorder("="): code for code, dtype in _DTYPES.items()}
 _GZIP_MAGIC = b"\x1f\x8b"
+# Decompressed size at which we stop: 20x the largest Fashion-MNIST file, far below a gzip bomb's.
+MAX_CONTENT_BYTES = 1 << 30
+
+
+def _inflate_member(data: bytes, name: str, budget: int) -> tuple[bytes, bytes]:
+    """Inflate the gzip member at the start of ``data``; return (content, the bytes after it)."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)  # gzip header + one deflate member
+    try:
+        out = inflater.decompress(data, budget + 1)  # one byte over the budget tells "too big"
+    except zlib.error as err:
+        raise IDXFormatError(
+            f"Expected a valid gzip stream in {name}; got a corrupt one ({err}). The file is damaged."
+        ) from None
+    if len(out) > budget:
+        raise IDXFormatError(
+            f"Expected at most {MAX_CONTENT_BYTES:,} bytes once decompressed in {name}; got more. "
+            "This is not a Fashion-MNIST file (a gzip bomb?)."
+        )
+    if not inflater.eof:
+        raise IDXFormatError(
+            f"Expected a complete gzip stream in {name}; got one that ends after {len(out):,} bytes of "
+            "content. The file is truncated (an interrupted download or copy?)."
+        )
+    return out, inflater.unused_data
 
 
 def decompress(data: bytes, name: str) -> bytes:
     """Return ``data`` gunzipped if it is gzip, unchanged otherwise.
+
+    Several concatenated gzip members are joined, and zero padding after the last one is ignored,
+    as ``gzip`` does.
 
     Args:
         data: the file's bytes.
         name: the file name, for error messages.
 
     Raises:
-        IDXFormatError: the gzip stream is truncated or corrupt.
+        IDXFormatError: the gzip stream is truncated or corrupt, is followed by other bytes, or
+            decompresses to more than :data:`MAX_CONTENT_BYTES`.
+
+    Examples:
+        >>> import gzip
+        >>> decompress(gzip.compress(b"abc") + gzip.compress(b"de"), "x")
+        b'abcde'
+        >>> decompress(gzip.compress(b"abc")[:-4], "x.gz")
+        Traceback (most recent call last):
+        softmaxreg.errors.IDXFormatError: Expected a complete gzip stream in x.gz; got one that ends ...
     """
     if not data.startswith(_GZIP_MAGIC):
         return data
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)  # gzip header + one deflate member
-    try:
-        out = inflater.decompress(data)
-        if inflater.unused_data:  # several gzip members: rare, let gzip handle them
-            out = gzip.decompress(data)
-    except (zlib.error, EOFError, gzip.BadGzipFile) as err:
+    parts, rest = [], data
+    while rest.startswith(_GZIP_MAGIC):
+        part, rest = _inflate_member(rest, name, MAX_CONTENT_BYTES - sum(map(len, parts)))
+        parts.append(part)
+    if rest.strip(b"\0"):
         raise IDXFormatError(
-            f"{name} is a corrupt gzip file ({err}). Delete it so that it is fetched again."
-        ) from err
-    if not inflater.eof:
-        raise IDXFormatError(
-            f"{name} is a truncated gzip file (the stream ends after {len(out):,} bytes of content). "
-            "Delete it so that it is fetched again."
+            f"Expected only gzip data in {name}; got {len(rest):,} other bytes after it. The file is damaged."
         )
-    return out
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+def _bad_magic(data: bytes, name: str) -> IDXFormatError:
+    if data[:2] != b"\0\0":  # neither gzip (decompress ran first) nor IDX
+        hint = " (an HTML page, e.g. a proxy's error page?)" if data.lstrip()[:1] == b"<" else ""
+        return IDXFormatError(
+            f"Expected a gzip or IDX file in {name}; got neither: it starts with {data[:12]!r}{hint}. "
+            "This is not a Fashion-MNIST file."
+        )
+    return IDXFormatError(
+        f"Expected an IDX magic number 0x0000TTNN (TT a type code, NN ≥ 1 dimensions) in {name}; "
+        f"got 0x{data[:4].hex()}. Is this an IDX file?"
+    )
 
 
 def _header(data: bytes, name: str) -> tuple[np.dtype, tuple[int, ...], int]:
     """Parse the magic number and sizes; return (dtype, shape, header length)."""
+    if not data:
+        raise IDXFormatError(
+            f"Expected an IDX file in {name}; got an empty file (0 bytes), too short for a header. "
+            "It was left by an interrupted download or copy."
+        )
     if len(data) < 4:
         raise IDXFormatError(f"Expected an IDX file in {name}; got {len(data)} bytes, too short for a header.")
     zero, code, ndim = struct.unpack(">HBB", data[:4])
     if zero != 0 or code not in _DTYPES or ndim == 0:
-        raise IDXFormatError(
-            f"Expected an IDX magic number 0x0000TTNN (TT a type code, NN ≥ 1 dimensions) in {name}; "
-            f"got 0x{data[:4].hex()}. Is this an IDX file?"
-        )
+        raise _bad_magic(data, name)
     end = 4 + 4 * ndim
     if len(data) < end:
-        raise IDXFormatError(f"Expected {ndim} dimension sizes in the header of {name}; the file ends first.")
+        raise IDXFormatError(
+            f"Expected {ndim} dimension sizes in the header of {name}; got a file that ends first "
+            f"({len(data)} bytes). The file is truncated."
+        )
     shape = struct.unpack(f">{ndim}I", data[4:end])
     return _DTYPES[code], shape, end
 
 
 def parse_idx(data: bytes, name: str = "<bytes>", expected_ndim: int | None = None) -> np.ndarray:
     """Parse the (decompressed) bytes of an IDX file into a native-endian numpy array.
+
+    The payload size the header implies is computed exactly (Python integers) and compared with
+    the bytes present before anything is allocated, so a header claiming 2**32 × 2**32 elements
+    is refused at no cost.
 
     Args:
         data: the whole file content.
@@ -93,11 +149,18 @@ def parse_idx(data: bytes, name: str = "<bytes>", expected_ndim: int | None = No
             (3 for image files, 1 for label files).
 
     Returns:
-        An array of the header's shape and type, in native byte order.
+        An array of the header's shape and type, in native byte order (for uint8 files, a
+        read-only view of ``data`` when ``data`` is ``bytes``).
 
     Raises:
         IDXFormatError: bad magic number, wrong number of dimensions, or a payload whose size does
             not match the header.
+
+    Examples:
+        >>> huge = bytes.fromhex("00000802" "ffffffff" "ffffffff") + bytes(10)
+        >>> parse_idx(huge, "huge")
+        Traceback (most recent call last):
+        softmaxreg.errors.IDXFormatError: Expected 18,446,744,065,119,617,025 bytes of data in huge ...
     """
     dtype, shape, start = _header(data, name)
     if expected_ndim is not None and len(shape) != expected_ndim:
@@ -106,12 +169,18 @@ def parse_idx(data: bytes, name: str = "<bytes>", expected_ndim: int | None = No
             f"Expected {expected_ndim} dimensions in {name}; got {len(shape)} (magic 0x{data[:4].hex()}). "
             f"Is this {kind}?"
         )
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize  # exact: no int64 overflow for absurd headers
     got = len(data) - start
     if got != expected:
+        cause = "truncated" if got < expected else "followed by extra bytes"
         raise IDXFormatError(
             f"Expected {expected:,} bytes of data in {name} for shape {tuple(shape)}; got {got:,}. "
-            "The file is truncated or corrupt: delete it so that it is fetched again."
+            f"The file is {cause} or its header is wrong."
+        )
+    if math.prod(size for size in shape if size) * dtype.itemsize > np.iinfo(np.intp).max:
+        # an empty array whose other sizes overflow: numpy refuses even that shape
+        raise IDXFormatError(
+            f"Expected sizes numpy can represent in {name}; got shape {tuple(shape)}. Is this an IDX file?"
         )
     array = np.frombuffer(data, dtype=dtype, offset=start).reshape(shape)
     return array if dtype.itemsize == 1 else array.astype(dtype.newbyteorder("="))
@@ -140,6 +209,7 @@ def read_idx(path: str | os.PathLike[str], expected_ndim: int | None = None) -> 
 
     Raises:
         IDXFormatError: the file is not a well-formed IDX file of the expected kind.
+        OSError: the file cannot be read.
     """
     return parse_idx(read_idx_bytes(path), str(path), expected_ndim)
 

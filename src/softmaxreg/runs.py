@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import platform
 import sys
@@ -18,21 +19,31 @@ from typing import Any
 
 from softmaxreg._atomic import atomic_write_json, atomic_write_text
 
+from softmaxreg.errors import CheckpointError
+
 METRICS_COLUMNS = ("epoch", "train_loss", "val_loss", "val_acc", "seconds")
+CONFIG = "config.json"
+METRICS = "metrics.csv"
+SUMMARY = "summary.json"
+CURVES = "curves.png"
+MODEL_DESCRIPTION = "model.json"  # written by softmaxreg.checkpoint after each epoch
+RESUME_STATE = "resume.json"  # idem
 
 
-def new_run_dir(base: str | os.PathLike[str] = "runs") -> Path:
-    """Create and return a fresh ``base/<timestamp>`` folder; never reuses an existing one.
+def new_run_dir(base: str | os.PathLike[str] = "runs", prefix: str = "") -> Path:
+    """Create and return a fresh ``base/<prefix><timestamp>`` folder; never reuses an existing one.
 
     Examples:
         >>> import tempfile
         >>> base = tempfile.mkdtemp()
         >>> new_run_dir(base) != new_run_dir(base)
         True
+        >>> new_run_dir(base, prefix="sweep-").name.startswith("sweep-")
+        True
     """
     base = Path(base)
     base.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    stamp = prefix + datetime.now().strftime("%Y%m%d-%H%M%S")
     for suffix in range(10_000):
         candidate = base / (stamp if suffix == 0 else f"{stamp}-{suffix}")
         try:
@@ -78,13 +89,42 @@ def metrics_csv(history: list[dict[str, Any]]) -> str:
 
 def write_metrics(run_dir: Path, history: list[dict[str, Any]]) -> Path:
     """Rewrite ``metrics.csv`` atomically with every completed epoch."""
-    return atomic_write_text(run_dir / "metrics.csv", metrics_csv(history))
+    return atomic_write_text(run_dir / METRICS, metrics_csv(history))
+
+
+def read_metrics(run_dir: Path) -> list[dict[str, float]]:
+    """The rows of ``metrics.csv`` as numbers (``epoch`` as an int).
+
+    Raises:
+        CheckpointError: the file is missing or has other columns.
+    """
+    path = Path(run_dir) / METRICS
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            if tuple(reader.fieldnames or ()) != METRICS_COLUMNS:
+                raise CheckpointError(
+                    f"Expected the columns {','.join(METRICS_COLUMNS)} in {path}; got {reader.fieldnames}."
+                )
+            return [{k: int(v) if k == "epoch" else float(v) for k, v in row.items()} for row in reader]
+    except FileNotFoundError:
+        raise CheckpointError(f"Expected {METRICS} in {run_dir}; it does not exist. Is this a run folder?") from None
 
 
 def summarize(history: list[dict[str, Any]]) -> dict[str, Any]:
-    """Final and best-epoch numbers of a history (best = lowest ``val_loss``)."""
+    """Final and best-epoch numbers of a history (best = lowest ``val_loss``).
+
+    ``total_seconds`` is the training time of all epochs, over every resumed session.
+
+    Examples:
+        >>> rows = [{"epoch": 1, "val_loss": 0.6, "val_acc": 0.8, "seconds": 1.0},
+        ...         {"epoch": 2, "val_loss": 0.7, "val_acc": 0.81, "seconds": 1.5}]
+        >>> s = summarize(rows)
+        >>> s["val_acc"], s["best_epoch"], s["total_seconds"]
+        (0.81, 1, 2.5)
+    """
     if not history:
-        return {"epochs": 0}
+        return {"epochs": 0, "total_seconds": 0.0}
     best = min(history, key=lambda row: row.get("val_loss", float("inf")))
     last = history[-1]
     return {
@@ -94,15 +134,66 @@ def summarize(history: list[dict[str, Any]]) -> dict[str, Any]:
         "best_epoch": best["epoch"],
         "best_val_loss": best.get("val_loss"),
         "best_val_acc": best.get("val_acc"),
-        "seconds": sum(row.get("seconds", 0.0) for row in history),
+        "total_seconds": sum(row.get("seconds", 0.0) for row in history),
     }
 
 
 def write_summary(run_dir: Path, summary: dict[str, Any]) -> Path:
     """Write ``summary.json`` atomically."""
-    return atomic_write_json(run_dir / "summary.json", summary)
+    return atomic_write_json(run_dir / SUMMARY, summary)
 
 
 def write_config(run_dir: Path, options: dict[str, Any]) -> Path:
     """Write ``config.json``: the options plus the software environment."""
-    return atomic_write_json(run_dir / "config.json", {**options, "environment": environment()})
+    return atomic_write_json(run_dir / CONFIG, {**options, "environment": environment()})
+
+
+def read_json(path: Path, hint: str) -> dict[str, Any]:
+    """Read a run folder's JSON file; a missing or damaged one is a `CheckpointError` ending with ``hint``."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CheckpointError(f"Expected {path.name} in {path.parent}; it does not exist. {hint}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise CheckpointError(f"Expected JSON in {path}; it cannot be parsed ({err}).") from err
+
+
+def read_config(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read ``config.json`` of a run folder.
+
+    Raises:
+        CheckpointError: the folder or the file is missing, or the file is not JSON.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise CheckpointError(
+            f"Expected a run folder at {run_dir}; it does not exist. Pass a folder made by `softmaxreg train`."
+        )
+    return read_json(run_dir / CONFIG, "Is this a run folder?")
+
+
+def read_model_description(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read ``model.json`` of a run folder (what `softmaxreg.checkpoint` saved with the weights).
+
+    Raises:
+        CheckpointError: missing or not JSON.
+    """
+    return read_json(Path(run_dir) / MODEL_DESCRIPTION, "Is this a run folder with a completed epoch?")
+
+
+def completed_epochs(run_dir: str | os.PathLike[str]) -> int:
+    """How many epochs a run folder's resume state holds (read without loading any tensor).
+
+    Raises:
+        CheckpointError: no epoch was completed, or the file is damaged.
+    """
+    path = Path(run_dir) / RESUME_STATE
+    try:
+        return int(json.loads(path.read_text(encoding="utf-8"))["epoch"])
+    except FileNotFoundError:
+        raise CheckpointError(
+            f"Expected {RESUME_STATE} in {run_dir}; it does not exist. No epoch of this run was completed, "
+            "so there is nothing to resume."
+        ) from None
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError) as err:
+        raise CheckpointError(f"The resume state {path} is damaged ({err!r}); the run cannot be resumed.") from None

@@ -89,6 +89,8 @@ class Trainer(HyperParameters):
         should_stop: set it (e.g. from a callback) to stop after the current epoch.
         interrupted: set it (e.g. from a signal handler) to stop after the current step; the
             unfinished epoch is not recorded.
+        start_epoch: the first epoch `fit` runs (0-based); ``on_fit_start`` callbacks may raise it
+            to resume a run, after restoring the model, ``optim`` and ``history``.
     """
 
     def __init__(
@@ -138,9 +140,10 @@ class Trainer(HyperParameters):
         self.optim = model.configure_optimizers()
         self.epoch = self.train_batch_idx = self.val_batch_idx = 0
         self.history, self.should_stop, self.interrupted = [], False, False
+        self.start_epoch = 0  # a callback's on_fit_start may raise it to resume a run (with its history)
         self._start_recording()
         self._callback("on_fit_start", model)
-        for self.epoch in range(self.max_epochs):
+        for self.epoch in range(self.start_epoch, self.max_epochs):
             started = time.perf_counter()
             self.fit_epoch()
             if self.interrupted:

@@ -1,79 +1,106 @@
-"""``softmaxreg train``: train the seed's model and leave a run folder."""
+"""``softmaxreg train``: train softmax regression and leave a run folder; or resume one."""
 
 from __future__ import annotations
 
 import argparse
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
-import torch
+from softmaxreg import runs
+from softmaxreg.cli import EXIT_INTERRUPTED
+from softmaxreg.commands._common import (
+    config_from_args,
+    console_callbacks,
+    explicit_settings,
+    interrupted_message,
+    load_data,
+    make_run_dir,
+    prepare_out_dir,
+    run_options,
+    say,
+    warn,
+)
+from softmaxreg.config import TrainConfig
+from softmaxreg.errors import ConfigError
 
-from softmaxreg import checkpoint, runs
-from softmaxreg.devices import resolve_device
-from softmaxreg.fashion_mnist import FashionMNIST
-from softmaxreg.labels import class_names
-from softmaxreg.models import SoftmaxRegression
-from softmaxreg.trainer import Trainer
-
-
-class RunRecorder:
-    """Trainer callback: after each epoch, rewrite ``metrics.csv`` and report one line."""
-
-    def __init__(self, run_dir: Path, quiet: bool) -> None:
-        self.run_dir = run_dir
-        self.quiet = quiet
-
-    def on_epoch_end(self, trainer: Trainer, model: Any, metrics: dict[str, float]) -> None:
-        runs.write_metrics(self.run_dir, trainer.history)
-        if not self.quiet:
-            print(
-                f"epoch {metrics['epoch']:>3}/{trainer.max_epochs}  train_loss {metrics['train_loss']:.4f}  "
-                f"val_loss {metrics['val_loss']:.4f}  val_acc {metrics['val_acc']:.4f}  "
-                f"{metrics['seconds']:.1f}s",
-                flush=True,
-            )
-
-
-def _run_dir(args: argparse.Namespace) -> Path:
-    if args.out is None:
-        return runs.new_run_dir("runs")
-    out = Path(args.out)
-    if out.exists() and any(out.iterdir()):
-        from softmaxreg.errors import ConfigError
-
-        raise ConfigError(f"`--out` must be a new or empty folder; {out} already holds files. Choose another.")
-    out.mkdir(parents=True, exist_ok=True)
-    return out
-
-
-def _metadata(model: SoftmaxRegression, data: FashionMNIST) -> dict[str, Any]:
-    return {
-        "model": type(model).__name__,
-        "hparams": {"num_outputs": model.num_outputs, "lr": model.lr},
-        "class_names": list(class_names("en")),
-        "input_shape": list(data.train.images.shape[1:]),
-        "preprocessing": "grey uint8 image, light object on dark background, divided by 255",
-    }
+# What --resume lets you change: the rest would make the run a different one.
+_RESUMABLE = {"epochs"}
 
 
 def run(args: argparse.Namespace) -> int:
-    """Train, write the run folder, print the test accuracy and the folder."""
-    device = resolve_device(args.device)
-    torch.manual_seed(args.seed)
-    data = FashionMNIST(batch_size=args.batch_size, root=args.data_dir, offline=args.offline or None)
-    run_dir = _run_dir(args)
-    options = {k: v for k, v in vars(args).items() if k != "handler"}
-    runs.write_config(run_dir, {**options, "device": str(device), "data_source": str(data.source)})
-    model = SoftmaxRegression(num_outputs=10, lr=args.lr)
-    trainer = Trainer(max_epochs=args.epochs, device=device, callbacks=[RunRecorder(run_dir, args.quiet)])
-    started = time.perf_counter()
-    trainer.fit(model, data)
-    checkpoint.save_checkpoint(model, run_dir, _metadata(model, data))
-    model.board.save(run_dir / "curves.png")
-    summary = {**runs.summarize(trainer.history), "total_seconds": time.perf_counter() - started}
-    runs.write_summary(run_dir, summary)
-    print(f"test accuracy {summary['val_acc']:.4f} ({len(data.val):,} images)")
-    print(f"run folder: {run_dir}", file=sys.stdout)
+    """Train (or resume), print one line per epoch, then the test accuracy and the run folder."""
+    if args.resume is not None:
+        return _resume(args)
+    config = config_from_args(args)
+    out = prepare_out_dir(args.out)
+    from softmaxreg.devices import resolve_device  # torch: only once the options are known to be good
+    from softmaxreg.training import train_run
+
+    device = resolve_device(args.device or "cpu")
+    data = load_data(config.batch_size, args.data_dir, args.offline)
+    run_dir = make_run_dir(out)
+    lang = args.lang or "en"
+    runs.write_config(run_dir, run_options(config, args, device, data, lang))
+    result = train_run(config, data, run_dir, device, lang, callbacks=console_callbacks(args.quiet))
+    return _report(result, len(data.val))
+
+
+def _resume(args: argparse.Namespace) -> int:
+    if args.out is not None:
+        raise ConfigError("`--out` cannot be used with `--resume`: a resumed run continues in its own folder.")
+    run_dir = Path(args.resume)
+    saved = runs.read_config(run_dir)
+    config = _resumed_config(saved, args, runs.completed_epochs(run_dir))
+    from softmaxreg.checkpoint import load_training_state  # torch: only once the options are known to be good
+    from softmaxreg.devices import resolve_device
+    from softmaxreg.training import train_run
+
+    state = load_training_state(run_dir)
+    device = resolve_device(args.device or saved.get("device") or "cpu")
+    args.data_dir = args.data_dir or saved.get("data_dir")
+    args.offline = args.offline or bool(saved.get("offline"))
+    data = load_data(config.batch_size, args.data_dir, args.offline)
+    lang = args.lang or saved.get("lang") or "en"
+    options = run_options(config, args, device, data, lang)
+    resumes = [*saved.get("resumes", []), {"at_epoch": state.epoch, "device_used": str(device)}]
+    runs.write_config(run_dir, {**options, "device": args.device or saved.get("device"), "resumes": resumes})
+    if not args.quiet:
+        say(f"resuming {run_dir} at epoch {state.epoch + 1}/{config.epochs}")
+    result = train_run(config, data, run_dir, device, lang, resume=state, callbacks=console_callbacks(args.quiet))
+    return _report(result, len(data.val))
+
+
+def _resumed_config(saved: dict[str, Any], args: argparse.Namespace, done: int) -> TrainConfig:
+    """The saved settings; only ``--epochs`` may change, and it must leave epochs to train."""
+    config = TrainConfig.from_dict(saved)
+    for name, value in explicit_settings(args).items():
+        if name not in _RESUMABLE and value != getattr(config, name):
+            option = "--" + name.replace("_", "-")
+            raise ConfigError(
+                f"`{option}` cannot change when resuming: the run used {getattr(config, name)}, not {value}. "
+                f"Leave it out, or start a new run."
+            )
+    config = config.replace(epochs=args.epochs)
+    if done >= config.epochs:
+        raise ConfigError(
+            f"{args.resume} has already trained {done} of its {config.epochs} epochs; "
+            f"pass --epochs N with N > {done} to train further."
+        )
+    return config
+
+
+def _report(result: Any, num_test: int) -> int:
+    summary = result.summary
+    if result.interrupted:
+        warn(interrupted_message(result.run_dir, len(result.history)))
+        return EXIT_INTERRUPTED
+    if summary.get("stopped_early"):
+        waited = summary["epochs"] - summary["best_epoch"]
+        say(
+            f"early stopping after epoch {summary['epochs']}: no lower val_loss in {waited} epoch{'s' * (waited > 1)}; "
+            f"kept the model of epoch {summary['model_epoch']}"
+        )
+    kept = result.history[summary["model_epoch"] - 1]
+    say(f"test accuracy {kept['val_acc']:.4f} ({num_test:,} images)")
+    say(f"run folder: {result.run_dir}")
     return 0

@@ -1,0 +1,264 @@
+"""Trainer callbacks of a CLI run: progress display, early stopping, resuming and the run folder.
+
+Each is a small object with any of the `Trainer`'s hooks (``on_fit_start``, ``on_train_batch_end``,
+``on_epoch_end``, ``on_fit_end``). At the end of an epoch they run in list order, so put
+`EarlyStopping` before `RunRecorder` (which asks it whether the epoch was the best).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+from softmaxreg import checkpoint, runs
+from softmaxreg._validate import check_positive_int
+
+
+def format_epoch(metrics: dict[str, float], max_epochs: int) -> str:
+    """One line about a finished epoch.
+
+    Examples:
+        >>> format_epoch({"epoch": 3, "train_loss": 0.5, "val_loss": 0.52, "val_acc": 0.81, "seconds": 1.25}, 10)
+        'epoch   3/10  train_loss 0.5000  val_loss 0.5200  val_acc 0.8100  1.2s'
+    """
+    return (
+        f"epoch {metrics['epoch']:>3}/{max_epochs}  train_loss {metrics.get('train_loss', math.nan):.4f}  "
+        f"val_loss {metrics.get('val_loss', math.nan):.4f}  val_acc {metrics.get('val_acc', math.nan):.4f}  "
+        f"{metrics['seconds']:.1f}s"
+    )
+
+
+class ProgressBar:
+    """A tqdm bar over each epoch's training batches; it disappears when the epoch ends.
+
+    Args:
+        file: where to draw it (standard error by default).
+        disable: ``True`` hides it; ``None`` hides it when ``file`` is not a terminal.
+    """
+
+    def __init__(self, file: TextIO | None = None, disable: bool | None = None) -> None:
+        self.file = file
+        self.disable = disable
+        self.bar: Any = None
+
+    def on_train_batch_end(self, trainer: Any, model: Any, loss: Any) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(
+                total=trainer.num_train_batches, desc=f"epoch {trainer.epoch + 1}/{trainer.max_epochs}",
+                unit="batch", leave=False, file=self.file or sys.stderr, disable=self.disable, dynamic_ncols=True,
+            )  # fmt: skip
+        self.bar.update()
+
+    def on_epoch_end(self, trainer: Any, model: Any, metrics: dict[str, float]) -> None:
+        self.close()
+
+    def on_fit_end(self, trainer: Any, model: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Remove the bar (the next training batch starts a new one)."""
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+class EpochLog:
+    """Reports one line per finished epoch through ``write`` (e.g. ``print``)."""
+
+    def __init__(self, write: Callable[[str], None]) -> None:
+        self.write = write
+
+    def on_epoch_end(self, trainer: Any, model: Any, metrics: dict[str, float]) -> None:
+        self.write(format_epoch(metrics, trainer.max_epochs))
+
+
+class EarlyStopping:
+    """Stop after ``patience`` epochs in a row without a new lowest ``val_loss``.
+
+    Attributes:
+        best: the lowest ``val_loss`` so far.
+        best_epoch: the epoch that reached it.
+        wait: epochs since then.
+        improved: whether the last epoch set a new best.
+
+    Examples:
+        >>> class T: should_stop = False
+        >>> stop, trainer = EarlyStopping(patience=2), T()
+        >>> for epoch, loss in enumerate([0.9, 0.7, 0.8, 0.75], start=1):
+        ...     stop.on_epoch_end(trainer, None, {"epoch": epoch, "val_loss": loss})
+        >>> stop.best_epoch, stop.wait, trainer.should_stop
+        (2, 2, True)
+    """
+
+    monitor = "val_loss"
+
+    def __init__(self, patience: int) -> None:
+        self.patience = check_positive_int("early_stopping", patience)
+        self.best, self.best_epoch, self.wait, self.improved = math.inf, 0, 0, False
+
+    def on_epoch_end(self, trainer: Any, model: Any, metrics: dict[str, float]) -> None:
+        value = metrics.get(self.monitor, math.nan)
+        self.improved = value < self.best  # NaN never improves
+        if self.improved:
+            self.best, self.best_epoch, self.wait = value, metrics["epoch"], 0
+        else:
+            self.wait += 1
+        if self.wait >= self.patience:
+            trainer.should_stop = True
+
+    def state_dict(self) -> dict[str, Any]:
+        """JSON-ready state, for resuming."""
+        best = self.best if math.isfinite(self.best) else None
+        return {"best": best, "best_epoch": self.best_epoch, "wait": self.wait}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore `state_dict`'s output."""
+        self.best = math.inf if state["best"] is None else float(state["best"])
+        self.best_epoch, self.wait = int(state["best_epoch"]), int(state["wait"])
+
+
+class OptimizerSettings:
+    """Sets what the model's ``configure_optimizers`` does not: SGD's ``weight_decay``."""
+
+    def __init__(self, weight_decay: float) -> None:
+        self.weight_decay = weight_decay
+
+    def on_fit_start(self, trainer: Any, model: Any) -> None:
+        for group in trainer.optim.param_groups:
+            group["weight_decay"] = self.weight_decay
+
+
+class Resume:
+    """Restores a saved `~softmaxreg.checkpoint.TrainingState` so that `fit` goes on at the next epoch.
+
+    Model weights, optimizer state, history, board points, the other callbacks' state and, last,
+    the random number generators: the next epoch then draws the same minibatches as it would have
+    in an uninterrupted run.
+
+    Args:
+        state: what `checkpoint.load_training_state` returned.
+        stateful: callbacks with ``load_state_dict``, by the name their state was saved under.
+    """
+
+    def __init__(self, state: checkpoint.TrainingState, stateful: dict[str, Any]) -> None:
+        self.state = state
+        self.stateful = stateful
+
+    def on_fit_start(self, trainer: Any, model: Any) -> None:
+        state = self.state
+        model.load_state_dict(state.model)
+        trainer.optim.load_state_dict(state.optimizer)
+        trainer.history = [dict(row) for row in state.extra.get("history", [])]
+        trainer.start_epoch = state.epoch
+        trainer.train_batch_idx = state.epoch * trainer.num_train_batches
+        trainer.val_batch_idx = state.epoch * trainer.num_val_batches
+        model.board.data = {label: [tuple(p) for p in points] for label, points in state.extra.get("board", {}).items()}
+        for name, callback in self.stateful.items():
+            if state.extra.get(name) is not None:
+                callback.load_state_dict(state.extra[name])
+        checkpoint.restore_rng(state.rng)
+
+
+class RunRecorder:
+    """Keeps a run folder up to date: after every epoch its checkpoints, ``metrics.csv`` and
+    ``summary.json``; at the end ``curves.png``. Every file is replaced atomically.
+
+    ``model.safetensors`` holds the last epoch's model, or with `EarlyStopping` the best epoch's.
+
+    Args:
+        run_dir: the run folder.
+        metadata: the model description for ``model.json`` (the epoch and its metrics are added).
+        early_stopping: the run's `EarlyStopping`, if any.
+    """
+
+    def __init__(self, run_dir: Path, metadata: dict[str, Any], early_stopping: EarlyStopping | None = None) -> None:
+        self.run_dir = Path(run_dir)
+        self.metadata = metadata
+        self.early_stopping = early_stopping
+        self.model_epoch: dict[str, Any] | None = None
+
+    def on_fit_start(self, trainer: Any, model: Any) -> None:
+        if trainer.history and self.model_epoch is None:  # resumed: model.json says which epoch it holds
+            saved = checkpoint.load_metadata(self.run_dir)
+            self.model_epoch = {key: saved.get(key) for key in ("epoch", "val_loss", "val_acc")}
+
+    def on_epoch_end(self, trainer: Any, model: Any, metrics: dict[str, float]) -> None:
+        if self.early_stopping is None or self.early_stopping.improved:
+            self.model_epoch = {key: metrics.get(key) for key in ("epoch", "val_loss", "val_acc")}
+            checkpoint.save_checkpoint(model, self.run_dir, {**self.metadata, **self.model_epoch})
+        checkpoint.save_training_state(self.run_dir, self._training_state(trainer, model, metrics["epoch"]))
+        runs.write_metrics(self.run_dir, trainer.history)
+        runs.write_summary(self.run_dir, self.summary(trainer))
+
+    def on_fit_end(self, trainer: Any, model: Any) -> None:
+        if trainer.history:
+            runs.write_summary(self.run_dir, self.summary(trainer))
+            model.board.save(self.run_dir / runs.CURVES, dpi=150)
+
+    def summary(self, trainer: Any) -> dict[str, Any]:
+        """``summary.json``'s content: final and best epochs, the saved model's epoch, how it ended."""
+        return {
+            **runs.summarize(trainer.history),
+            "model_epoch": (self.model_epoch or {}).get("epoch"),
+            "stopped_early": bool(trainer.should_stop and self.early_stopping is not None),
+            "interrupted": bool(trainer.interrupted),
+        }
+
+    def _training_state(self, trainer: Any, model: Any, epoch: int) -> checkpoint.TrainingState:
+        extra: dict[str, Any] = {"history": trainer.history, "board": model.board.data}
+        if self.early_stopping is not None:
+            extra["early_stopping"] = self.early_stopping.state_dict()
+        return checkpoint.TrainingState(
+            epoch=epoch, model=model.state_dict(), optimizer=trainer.optim.state_dict(),
+            rng=checkpoint.capture_rng(trainer.device), extra=extra,
+        )  # fmt: skip
+
+
+class StopOnInterrupt:
+    """Ctrl-C (SIGINT) asks the Trainer to stop after the current step instead of killing it.
+
+    Use it as a context manager around ``fit`` *and* as a callback (so a Ctrl-C that arrives before
+    ``fit`` starts is not lost). A second Ctrl-C interrupts at once, as usual.
+
+    Attributes:
+        requested: whether Ctrl-C was pressed.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.trainer: Any = None
+        self._previous: Any = None
+
+    def __enter__(self) -> StopOnInterrupt:
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        import signal
+
+        self.requested = True
+        if self.trainer is not None:
+            self.trainer.interrupted = True
+        signal.signal(signal.SIGINT, self._previous)  # a second Ctrl-C raises KeyboardInterrupt
+        self._previous = None
+
+    def on_fit_start(self, trainer: Any, model: Any) -> None:
+        self.trainer = trainer
+        if self.requested:
+            trainer.interrupted = True

@@ -1,0 +1,100 @@
+"""What several commands share: options to `TrainConfig`, loading the data, console output.
+
+Commands check what they can before importing torch (which takes a second or more), so that a
+mistake is reported at once; this module imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from softmaxreg.config import DEFAULTS, TrainConfig, field_names
+from softmaxreg.errors import ConfigError
+
+
+def say(text: str = "") -> None:
+    """Print a line of a command's output to stdout, flushed (progress bars share the terminal)."""
+    print(text, flush=True)
+
+
+def warn(text: str) -> None:
+    """Print a line to stderr."""
+    print(text, file=sys.stderr, flush=True)
+
+
+def explicit_settings(args: argparse.Namespace, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The `TrainConfig` settings given on the command line (options left out are None)."""
+    names = [name for name in field_names() if name not in exclude]
+    return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
+
+
+def config_from_args(
+    args: argparse.Namespace, base: TrainConfig = DEFAULTS, exclude: tuple[str, ...] = ()
+) -> TrainConfig:
+    """``base`` with the options given on the command line (except ``exclude``) applied."""
+    return base.replace(**explicit_settings(args, exclude))
+
+
+def load_data(batch_size: int, data_dir: str | None, offline: bool) -> Any:
+    """Fashion-MNIST, found (or fetched) as `softmaxreg.sources` says."""
+    from softmaxreg.fashion_mnist import FashionMNIST
+
+    return FashionMNIST(batch_size=batch_size, root=data_dir, offline=True if offline else None)
+
+
+def console_callbacks(quiet: bool) -> list[Any]:
+    """A progress bar per epoch on stderr (on a terminal) and one line per epoch on stdout."""
+    from softmaxreg import callbacks as cb
+
+    if quiet:
+        return []
+    return [cb.ProgressBar(disable=None), cb.EpochLog(say)]
+
+
+def prepare_out_dir(out: str | None) -> Path | None:
+    """Check that ``--out`` is a new or empty folder (it is created later, once the data is found)."""
+    if out is None:
+        return None
+    path = Path(out)
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise ConfigError(
+            f"`--out` must be a new or empty folder; {path} already exists and holds files. Choose another."
+        )
+    return path
+
+
+def make_run_dir(out: Path | None, base: str = "runs", prefix: str = "") -> Path:
+    """Create ``out``, or a new ``runs/<prefix><timestamp>`` folder."""
+    from softmaxreg import runs
+
+    if out is None:
+        return runs.new_run_dir(base, prefix)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def run_options(config: TrainConfig, args: argparse.Namespace, device: Any, data: Any, lang: str) -> dict[str, Any]:
+    """``config.json``'s options: the training settings, then where, how and on what it ran."""
+    return {
+        **config.to_dict(),
+        "device": getattr(args, "device", None) or "cpu",
+        "device_used": str(device),
+        "lang": lang,
+        "data_dir": args.data_dir,
+        "offline": bool(args.offline),
+        "data_source": str(data.source),
+        "quiet": bool(args.quiet),
+    }
+
+
+def interrupted_message(run_dir: Path, epochs_done: int) -> str:
+    """What to tell the user after Ctrl-C."""
+    if epochs_done == 0:
+        return f"softmaxreg: interrupted before the first epoch ended; {run_dir} has nothing to resume."
+    return (
+        f"softmaxreg: interrupted during epoch {epochs_done + 1}; {run_dir} keeps epochs 1-{epochs_done} "
+        f"(metrics and checkpoints). Resume with: softmaxreg train --resume {run_dir}"
+    )

@@ -1,0 +1,73 @@
+"""``softmaxreg predict RUN_DIR IMAGE...``: the most probable classes of your own images."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from softmaxreg import runs
+from softmaxreg.commands._common import say
+from softmaxreg.errors import ConfigError
+from softmaxreg.images import load_image, to_fashion_mnist
+from softmaxreg.labels import class_names
+
+
+def run(args: argparse.Namespace) -> int:
+    """Prepare every image (failing before any output if one cannot be read), then classify them."""
+    run_dir = Path(args.run_dir)
+    runs.read_config(run_dir)  # a run folder?
+    meta = runs.read_model_description(run_dir)
+    names = class_names(args.lang) if args.lang else tuple(meta.get("class_names") or class_names("en"))
+    if args.top_k > len(names):
+        raise ConfigError(f"`--top-k` must be at most {len(names)}, the number of classes; got {args.top_k}.")
+    size = tuple(meta.get("input_shape", (1, 28, 28))[-2:])
+    prepared = [to_fashion_mnist(load_image(path), args.invert, size) for path in args.images]
+    import torch  # only once every image is known to be readable
+
+    from softmaxreg.checkpoint import load_model
+    from softmaxreg.inference import predict_logits, top_k
+
+    model, _ = load_model(run_dir)
+    pixels = torch.from_numpy(np.stack([p for p, _ in prepared])).unsqueeze(1)  # (N, 1, H, W) uint8
+    probabilities, labels = top_k(predict_logits(model, pixels), args.top_k)  # each (N, k)
+    results = [
+        _result(path, inverted, probs.tolist(), labs.tolist(), names)
+        for path, (_, inverted), probs, labs in zip(args.images, prepared, probabilities, labels)
+    ]
+    if args.save_inputs:
+        _save_inputs(Path(args.save_inputs), args.images, [p for p, _ in prepared])
+    if args.json:
+        say(json.dumps(results, indent=2, ensure_ascii=False))
+    else:
+        for result in results:
+            say(_line(result))
+    return 0
+
+
+def _result(path: str, inverted: bool, probs: list[float], labels: list[int], names: tuple[str, ...]) -> dict[str, Any]:
+    top = [{"label": k, "class": names[k], "probability": round(p, 6)} for p, k in zip(probs, labels)]
+    return {"image": path, "inverted": inverted, "top_k": top}
+
+
+def _line(result: dict[str, Any]) -> str:
+    """``shoe.jpg (inverted): sneaker 91.2%, sandal 6.0%, ankle boot 2.1%``."""
+    head = result["image"] + (" (inverted)" if result["inverted"] else "")
+    return f"{head}: " + ", ".join(f"{t['class']} {t['probability']:.1%}" for t in result["top_k"])
+
+
+def _save_inputs(folder: Path, paths: list[str], pixels: list[np.ndarray]) -> None:
+    """Write what the model saw, one 28×28 PNG per image, named after it."""
+    from PIL import Image
+
+    from softmaxreg._atomic import atomic_write_bytes
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, (path, image) in enumerate(zip(paths, pixels)):
+        buffer = io.BytesIO()
+        Image.fromarray(image).save(buffer, format="PNG")
+        atomic_write_bytes(folder / f"{i:03d}-{Path(path).stem}.png", buffer.getvalue())

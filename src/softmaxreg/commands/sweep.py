@@ -1,0 +1,93 @@
+"""``softmaxreg sweep --lr ...``: one run per learning rate, one overlay plot, one table (§4.5 ex. 4)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from softmaxreg import runs
+from softmaxreg._atomic import atomic_write_text
+from softmaxreg.cli import EXIT_INTERRUPTED
+from softmaxreg.commands._common import (
+    config_from_args,
+    console_callbacks,
+    interrupted_message,
+    load_data,
+    make_run_dir,
+    prepare_out_dir,
+    run_options,
+    say,
+    warn,
+)
+from softmaxreg.errors import ConfigError
+
+COLUMNS = ("lr", "epochs", "train_loss", "val_loss", "val_acc", "best_epoch", "best_val_acc", "seconds")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train one run per ``--lr`` value into ``DIR/lr-<value>``, then write sweep.png and sweep.csv."""
+    if len(set(args.lr)) != len(args.lr):
+        raise ConfigError(f"`--lr` must list different learning rates; got {' '.join(f'{lr:g}' for lr in args.lr)}.")
+    base = config_from_args(args, exclude=("lr",))  # --lr is the list to sweep
+    out = prepare_out_dir(args.out)
+    from softmaxreg import figures  # torch: only once the options are known to be good
+    from softmaxreg.devices import resolve_device
+    from softmaxreg.training import train_run
+
+    device = resolve_device(args.device or "cpu")
+    data = load_data(base.batch_size, args.data_dir, args.offline)
+    sweep_dir = make_run_dir(out, prefix="sweep-")
+    lang = args.lang or "en"
+    results: dict[float, Any] = {}
+    for lr in args.lr:
+        config = base.replace(lr=lr)
+        run_dir = sweep_dir / f"lr-{lr:g}"
+        run_dir.mkdir()
+        runs.write_config(run_dir, {**run_options(config, args, device, data, lang), "sweep": str(sweep_dir)})
+        if not args.quiet:
+            say(f"lr {lr:g} -> {run_dir}")
+        result = train_run(config, data, run_dir, device, lang, callbacks=console_callbacks(args.quiet))
+        if result.interrupted:
+            warn(interrupted_message(run_dir, len(result.history)))
+            return EXIT_INTERRUPTED
+        results[lr] = result
+    table = [_row(lr, result) for lr, result in results.items()]
+    histories = {f"lr {lr:g}": result.history for lr, result in results.items()}
+    fig = figures.sweep_figure(histories, lang, {"epochs": base.epochs, "batch_size": base.batch_size})
+    figures.save(fig, sweep_dir / "sweep.png")
+    atomic_write_text(sweep_dir / "sweep.csv", _csv(table))
+    say(format_table(table))
+    say(f"sweep folder: {sweep_dir} (sweep.png, sweep.csv, one run folder per learning rate)")
+    return 0
+
+
+def _row(lr: float, result: Any) -> dict[str, Any]:
+    last, summary = result.history[-1], result.summary
+    return {
+        "lr": lr, "epochs": summary["epochs"], "train_loss": last["train_loss"], "val_loss": last["val_loss"],
+        "val_acc": last["val_acc"], "best_epoch": summary["best_epoch"], "best_val_acc": summary["best_val_acc"],
+        "seconds": round(summary["total_seconds"], 3),
+    }  # fmt: skip
+
+
+def _csv(table: list[dict[str, Any]]) -> str:
+    lines = [",".join(COLUMNS)] + [",".join(str(row[c]) for c in COLUMNS) for row in table]
+    return "\n".join(lines) + "\n"
+
+
+def format_table(table: list[dict[str, Any]]) -> str:
+    """The sweep's table for a terminal.
+
+    Examples:
+        >>> print(format_table([{"lr": 0.1, "epochs": 2, "train_loss": 0.57, "val_loss": 0.58, "val_acc": 0.8021,
+        ...                      "best_epoch": 2, "best_val_acc": 0.8021, "seconds": 3.1}]))
+              lr  epochs  train_loss  val_loss  val_acc  best_epoch  best_val_acc  seconds
+             0.1       2      0.5700    0.5800   0.8021           2        0.8021      3.1
+    """
+    lines = [f"{'lr':>8}  epochs  train_loss  val_loss  val_acc  best_epoch  best_val_acc  seconds"]
+    for r in table:
+        lines.append(
+            f"{r['lr']:>8g}  {r['epochs']:>6}  {r['train_loss']:>10.4f}  {r['val_loss']:>8.4f}  {r['val_acc']:>7.4f}  "
+            f"{r['best_epoch']:>10}  {r['best_val_acc']:>12.4f}  {r['seconds']:>7.1f}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,105 @@
+"""One training run into a run folder: model, `Trainer` and callbacks, for ``train`` and ``sweep``.
+
+The run folder's options file (``config.json``) is the caller's business; this module trains,
+keeps the folder's checkpoints and metrics current after every epoch, and stops cleanly on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from softmaxreg import callbacks as cb
+from softmaxreg.checkpoint import TrainingState
+from softmaxreg.config import TrainConfig
+from softmaxreg.labels import class_names
+from softmaxreg.models import build_model
+from softmaxreg.trainer import Trainer
+
+PREPROCESSING = {
+    "image": "grey, light object on a dark background, as in Fashion-MNIST",
+    "dtype": "uint8 pixels 0..255, divided by 255 to float32 in [0, 1]",
+    "layout": "(batch, 1, height, width)",
+}
+
+
+@dataclass
+class RunResult:
+    """What a training run left behind.
+
+    Attributes:
+        run_dir: the run folder.
+        history: one dict per completed epoch (as in ``metrics.csv``).
+        summary: ``summary.json``'s content.
+        interrupted: whether Ctrl-C stopped it.
+    """
+
+    run_dir: Path
+    history: list[dict[str, float]]
+    summary: dict[str, Any]
+    interrupted: bool
+
+
+def model_metadata(config: TrainConfig, input_shape: Sequence[int], lang: str) -> dict[str, Any]:
+    """``model.json``'s description of the model: enough to rebuild and use it.
+
+    Examples:
+        >>> meta = model_metadata(TrainConfig(), (1, 28, 28), "en")
+        >>> meta["model"], meta["num_inputs"], meta["class_names"][9]
+        ('concise', 784, 'ankle boot')
+    """
+    names = list(class_names(lang))
+    return {
+        "model": config.model,
+        "num_inputs": math.prod(input_shape),
+        "num_outputs": len(names),
+        "lr": config.lr,
+        "class_names": names,
+        "lang": lang,
+        "input_shape": list(input_shape),
+        "preprocessing": PREPROCESSING,
+    }
+
+
+def train_run(
+    config: TrainConfig,
+    data: Any,
+    run_dir: Path,
+    device: torch.device,
+    lang: str = "en",
+    resume: TrainingState | None = None,
+    callbacks: Sequence[Any] = (),
+) -> RunResult:
+    """Train ``config``'s model on ``data``, keeping ``run_dir`` current after every epoch.
+
+    Args:
+        config: what to train.
+        data: a `FashionMNIST` (any data module with ``train.images`` of shape ``(N, 1, H, W)``).
+        run_dir: an existing folder; ``config.json`` is the caller's to write.
+        device: where to train.
+        lang: language of the class names saved with the model.
+        resume: a saved state to continue from (its epochs count towards ``config.epochs``).
+        callbacks: more callbacks, called after the run's own (e.g. progress display).
+
+    Returns:
+        The run's history and summary; ``interrupted`` when Ctrl-C stopped it after a step.
+    """
+    torch.manual_seed(config.seed)
+    metadata = model_metadata(config, tuple(data.train.images.shape[1:]), lang)
+    model = build_model(config.model, metadata["num_inputs"], metadata["num_outputs"], config.lr)
+    early = cb.EarlyStopping(config.early_stopping) if config.early_stopping else None
+    recorder = cb.RunRecorder(run_dir, metadata, early)
+    interrupt = cb.StopOnInterrupt()
+    own: list[Any] = [interrupt, cb.OptimizerSettings(config.weight_decay)]
+    if resume is not None:
+        own.append(cb.Resume(resume, {"early_stopping": early} if early else {}))
+    own += [early] if early else []
+    trainer = Trainer(max_epochs=config.epochs, device=device, callbacks=[*own, recorder, *callbacks])
+    with interrupt:
+        trainer.fit(model, data)
+    return RunResult(Path(run_dir), trainer.history, recorder.summary(trainer), bool(trainer.interrupted))
