@@ -79,35 +79,34 @@ def naive(data: d2l.FashionMNIST, epochs: int, device: torch.device) -> Result:
 
 
 def floor(data: d2l.FashionMNIST, epochs: int, device: torch.device) -> Result:
-    """(b) Hand-written gradient, preallocated buffers, no autograd: the per-step cost floor."""
-    X = (data.train.images.float() / 255).reshape(-1, 784).to(device)
+    """(b) Hand-written gradient, no autograd, no optimizer object: the per-step cost floor.
+
+    Layouts measured fastest on CPU: the weight stored ``(10, 784)`` (as nn.Linear does), so that the
+    forward pass is ``X @ W.T`` and the gradient ``G.T @ X``, both ~2x faster than with ``(784, 10)``;
+    uint8 images shuffled once per epoch and converted per batch (4x less memory traffic than float32).
+    """
+    images = data.train.images.reshape(-1, 784).to(device)  # uint8
     y = data.train.labels.to(device)
-    X_val, y_val = (data.val.images.float() / 255).reshape(-1, 784).to(device), data.val.labels.to(device)
+    X_val, y_val = (data.val.images.reshape(-1, 784).to(device) / 255), data.val.labels.to(device)
     torch.manual_seed(SEED)
     init = nn.Linear(784, 10)  # same initial weights as (a)
-    W = init.weight.detach().t().contiguous().to(device)  # (784, 10)
+    W = init.weight.detach().clone().to(device)  # (10, 784)
     b = init.bias.detach().clone().to(device)
     n = len(y)
-    X_epoch, y_epoch = torch.empty_like(X), torch.empty_like(y)
-    rows = torch.arange(BATCH_SIZE, device=device)
     _sync(device)
     start = time.perf_counter()
     with torch.no_grad():
         for _ in range(epochs):
             order = torch.randperm(n, device=device)
-            torch.index_select(X, 0, order, out=X_epoch)
-            torch.index_select(y, 0, order, out=y_epoch)
+            X_epoch, y_epoch = torch.index_select(images, 0, order), torch.index_select(y, 0, order)
             for i in range(0, n, BATCH_SIZE):
-                Xb, yb = X_epoch[i : i + BATCH_SIZE], y_epoch[i : i + BATCH_SIZE]
-                m = len(yb)
-                P = torch.addmm(b, Xb, W)  # (m, 10) logits
-                P.sub_(P.amax(1, keepdim=True)).exp_()
-                P.div_(P.sum(1, keepdim=True))  # softmax
-                P[rows[:m], yb] -= 1  # dL/dlogits * m
-                W.addmm_(Xb.t(), P, alpha=-LR / m)
-                b.sub_(P.sum(0), alpha=LR / m)
-            logits = torch.addmm(b, X_val, W)
-            correct = (logits.argmax(1) == y_val).sum().item()
+                Xb = torch.div(X_epoch[i : i + BATCH_SIZE], 255)  # (m, 784) float32
+                yb = y_epoch[i : i + BATCH_SIZE]
+                P = torch.addmm(b, Xb, W.t()).softmax(1)  # (m, 10)
+                P.scatter_add_(1, yb[:, None], P.new_full((len(yb), 1), -1.0))  # dL/dlogits * m
+                W.addmm_(P.t(), Xb, alpha=-LR / len(yb))  # (10, 784)
+                b.sub_(P.sum(0), alpha=LR / len(yb))
+            correct = (torch.addmm(b, X_val, W.t()).argmax(1) == y_val).sum().item()
     _sync(device)
     return Result(time.perf_counter() - start, correct / len(y_val))
 
