@@ -57,6 +57,15 @@ def _add_train(commands: Any) -> None:
     p.set_defaults(handler="softmaxreg.commands.train:run")
 
 
+def _add_numerics(commands: Any) -> None:
+    p = commands.add_parser("numerics", help="where exp overflows and underflows in each number format",
+                            description="Print, for float64, float32, TF32, bfloat16, float16, float8 and int8, the "
+                            "range of arguments for which exp neither overflows nor underflows, and the widest "
+                            "row of logits a naive (no max-subtraction) softmax survives (d2l §4.5, exercise 1).")
+    p.add_argument("--json", action="store_true", help="print the table as JSON instead of text")
+    p.set_defaults(handler="softmaxreg.commands.numerics:run")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     parser = argparse.ArgumentParser(
@@ -66,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"softmaxreg {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     _add_train(commands)
+    _add_numerics(commands)
     return parser
 
 

@@ -1,80 +1,249 @@
-"""Pure tensor functions of softmax regression: no state, no I/O.
+"""Pure tensor functions of softmax regression, written from the formulas: no state, no I/O.
 
 The numerics lesson of d2l §4.5: ``exp`` overflows for large logits and underflows for very negative
 ones. Subtracting the row maximum ō before exponentiating, and never taking ``log(softmax(o))``,
 avoids both:
 
     log ŷ_j = o_j − ō − log Σ_k exp(o_k − ō)
+
+Every ``exp`` below sees arguments ≤ 0, so it never overflows, and the log-probabilities never pass
+through a probability that has rounded to 0. (`softmaxreg.numerics` keeps the naive version, to show
+where it breaks.)
+
+Defined results for the inputs where the arithmetic has no obvious answer, row by row (a row is a
+slice along ``dim``; other rows are never affected):
+
+==========================  ===========  ====================  ====================  ==================
+row holds                   logsumexp    softmax               log_softmax           cross_entropy
+==========================  ===========  ====================  ====================  ==================
+some −inf, one finite or    the finite   exactly 0 at −inf     −inf at −inf          +inf if ``y`` is at
+more                        part's lse                                               a −inf logit
+only −inf                   −inf         NaN (no distribution)  NaN                  NaN
+a +inf                      +inf         NaN (∞/∞)             NaN                   NaN
+a NaN                       NaN          NaN                   NaN                   NaN
+==========================  ===========  ====================  ====================  ==================
+
+The NaN rows match ``torch.nn.functional``, so a model whose logits have blown up reports a NaN loss
+(the Trainer then stops) instead of a plausible number. float16 and bfloat16 inputs are computed in
+float32 and the results (and gradients) returned in the input's dtype.
 """
 
 from __future__ import annotations
 
 import torch
 
+from softmaxreg._validate import check_choice
+from softmaxreg.errors import ConfigError
+
+_REDUCTIONS = ("mean", "sum", "none")
+_INDEX_DTYPES = (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8)
+
+
+def _compute_dtype(x: torch.Tensor) -> torch.dtype:
+    """float32 for float16/bfloat16 (their 5- and 8-bit exponents overflow ``exp`` at 11 and 88)."""
+    return torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype
+
+
+def _check_logits(name: str, x: torch.Tensor) -> None:
+    if not isinstance(x, torch.Tensor):
+        raise ConfigError(f"`{name}` must be a tensor; got {type(x).__name__}. Wrap it with torch.tensor(...).")
+    if not x.is_floating_point():
+        raise ConfigError(f"`{name}` must be a floating-point tensor; got dtype {x.dtype}. Convert with .float().")
+
 
 def logsumexp(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
-    """``log Σ exp(x)`` along ``dim``, computed as ``m + log Σ exp(x − m)`` with m the max.
+    """``log Σ exp(x)`` along ``dim``, computed as ``m + log Σ exp(x − m)`` with m the maximum.
+
+    .. math:: \\operatorname{LSE}(x) = m + \\log \\sum_k \\exp(x_k - m), \\qquad m = \\max_k x_k
 
     Args:
-        x: logits of any shape.
+        x: floating-point tensor of any shape.
         dim: the dimension to reduce.
 
     Returns:
-        A tensor of ``x``'s shape without ``dim``.
+        A tensor of ``x``'s shape without ``dim``, in ``x``'s dtype. A row of only −inf gives −inf
+        (log 0), a row holding +inf gives +inf, a row holding NaN gives NaN. The gradient is
+        ``softmax(x)``.
+
+    Raises:
+        ConfigError: if ``x`` is not a floating-point tensor.
 
     Examples:
         >>> logsumexp(torch.tensor([0.0, 0.0]))
         tensor(0.6931)
         >>> logsumexp(torch.tensor([1e4, 0.0]))  # exp(1e4) overflows; the result does not
         tensor(10000.)
+        >>> logsumexp(torch.tensor([[-float("inf"), -float("inf")], [float("inf"), 0.0]]))
+        tensor([-inf, inf])
     """
-    m = x.amax(dim=dim, keepdim=True).detach()
-    m = torch.where(torch.isfinite(m), m, torch.zeros_like(m))  # all -inf rows: keep -inf, not NaN
-    return (m + (x - m).exp().sum(dim=dim, keepdim=True).log()).squeeze(dim)
+    _check_logits("x", x)
+    z = x.to(_compute_dtype(x))
+    m = z.amax(dim=dim, keepdim=True).detach()
+    m = torch.where(torch.isfinite(m), m, torch.zeros_like(m))  # ±inf rows: exp(x) itself gives ±inf, not NaN
+    return (m + (z - m).exp().sum(dim=dim, keepdim=True).log()).squeeze(dim).to(x.dtype)
+
+
+def _shifted(z: torch.Tensor, dim: int) -> torch.Tensor:
+    """``z − max(z)`` along ``dim``: every entry ≤ 0, the row's largest exactly 0."""
+    return z - z.amax(dim=dim, keepdim=True).detach()  # the max is a constant: the shift cancels exactly
 
 
 def log_softmax(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
-    """``x − logsumexp(x)``: log-probabilities that never overflow or turn into ``log(0)``.
+    """Log-probabilities ``o_j − ō − log Σ_k exp(o_k − ō)`` that never overflow or become ``log 0``.
+
+    Args:
+        x: logits, a floating-point tensor of any shape.
+        dim: the dimension over which the probabilities sum to 1.
+
+    Returns:
+        A tensor of ``x``'s shape and dtype; −inf exactly where ``x`` is −inf in a row with a finite
+        entry. Rows with NaN or +inf, and rows of only −inf, are NaN (see the module's table).
+
+    Raises:
+        ConfigError: if ``x`` is not a floating-point tensor.
 
     Examples:
         >>> log_softmax(torch.tensor([0.0, -1e4]))
         tensor([     0., -10000.])
+        >>> log_softmax(torch.tensor([0.0, -float("inf")]))
+        tensor([0., -inf])
     """
-    return x - logsumexp(x, dim=dim).unsqueeze(dim)
+    _check_logits("x", x)
+    s = _shifted(x.to(_compute_dtype(x)), dim)
+    return (s - s.exp().sum(dim=dim, keepdim=True).log()).to(x.dtype)
 
 
 def softmax(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
-    """Probabilities ``exp(x − m) / Σ exp(x − m)``, with m the row maximum.
+    """Probabilities ``exp(o_j − ō) / Σ_k exp(o_k − ō)``, with ō the maximum along ``dim``.
+
+    Args:
+        x: logits, a floating-point tensor of any shape.
+        dim: the dimension along which the result sums to 1.
+
+    Returns:
+        A tensor of ``x``'s shape and dtype, each slice along ``dim`` summing to 1; exactly 0 where
+        ``x`` is −inf in a row with a finite entry. Rows with NaN or +inf, and rows of only −inf, are
+        NaN (see the module's table).
+
+    Raises:
+        ConfigError: if ``x`` is not a floating-point tensor.
 
     Examples:
         >>> softmax(torch.tensor([1e4, 1e4]))
         tensor([0.5000, 0.5000])
+        >>> softmax(torch.tensor([1.0, -float("inf")]))
+        tensor([1., 0.])
     """
-    e = (x - x.amax(dim=dim, keepdim=True).detach()).exp()
-    return e / e.sum(dim=dim, keepdim=True)
+    _check_logits("x", x)
+    e = _shifted(x.to(_compute_dtype(x)), dim).exp()
+    return (e / e.sum(dim=dim, keepdim=True)).to(x.dtype)
+
+
+def _check_labels(logits: torch.Tensor, y: torch.Tensor) -> None:
+    """Raise :class:`ConfigError` unless ``y`` holds one class index per row of ``logits``."""
+    _check_logits("logits", logits)
+    if logits.ndim == 0 or logits.shape[-1] == 0:
+        raise ConfigError(
+            f"`logits` must have shape (batch_size, num_outputs) with num_outputs ≥ 1; got {tuple(logits.shape)}."
+        )
+    if not isinstance(y, torch.Tensor):
+        raise ConfigError(f"`y` must be a tensor of class indices; got {type(y).__name__}. Use torch.tensor(y).")
+    if y.dtype not in _INDEX_DTYPES:
+        raise ConfigError(f"`y` must hold integer class indices; got dtype {y.dtype}. Convert with y.long().")
+    if y.shape != logits.shape[:-1]:
+        raise ConfigError(
+            f"`y` must have shape {tuple(logits.shape[:-1])} to match `logits` of shape {tuple(logits.shape)}; "
+            f"got {tuple(y.shape)}. Flatten it with y.reshape(-1)."
+        )
+    if y.numel():
+        low, high = torch.stack(torch.aminmax(y)).tolist()  # one device sync
+        num_outputs = logits.shape[-1]
+        if low < 0 or high >= num_outputs:
+            raise ConfigError(
+                f"`y` must hold class indices in 0..{num_outputs - 1} ({num_outputs} classes); "
+                f"got {low if low < 0 else high}. Labels starting at 1 need y - 1; more classes need more outputs."
+            )
+
+
+class _CrossEntropy(torch.autograd.Function):
+    """Softmax cross-entropy of ``(n, num_outputs)`` logits, with its analytic gradient.
+
+    One fused node instead of autograd's chain of ``amax``/``sub``/``exp``/``sum``/``log``/``gather``
+    backward nodes: the gradient ``softmax(o) − onehot(y)`` is known in closed form and always finite.
+    """
+
+    @staticmethod
+    def forward(ctx, logits, index, reduction):  # noqa: ANN001, ANN205 - autograd's signature
+        z = logits if logits.dtype in (torch.float32, torch.float64) else logits.float()
+        shifted = z - z.amax(dim=1, keepdim=True)  # (n, num_outputs), ≤ 0: exp cannot overflow
+        # lse − o_y = log Σ exp(o − ō) − (o_y − ō): never forms ō + log Σ, which overflows near float32's max
+        losses = shifted.gather(1, index).neg_()  # (n, 1)
+        e = shifted.exp_()
+        total = e.sum(dim=1, keepdim=True)  # ≥ 1 unless the row is NaN: log cannot underflow
+        losses = losses.add_(total.log()).view(-1)  # (n,)
+        ctx.save_for_backward(e, total, index)
+        ctx.reduction, ctx.dtype = reduction, logits.dtype
+        if reduction == "mean":  # divide before summing: a mean of losses near the max must not overflow
+            losses = losses.div_(len(losses)).sum() if len(losses) else losses.sum() / 0
+        elif reduction == "sum":
+            losses = losses.sum()
+        return losses if losses.dtype == logits.dtype else losses.to(logits.dtype)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_output):  # noqa: ANN001, ANN205 - autograd's signature
+        e, total, index = ctx.saved_tensors
+        grad = e / total  # softmax (n, num_outputs); the saved e stays intact for a second backward
+        grad.scatter_(1, index, -1.0, reduce="add")  # softmax − onehot(y)
+        if ctx.reduction == "mean":
+            grad_output = grad_output / len(index)
+        elif ctx.reduction == "none":
+            grad_output = grad_output.view(-1, 1)  # (n, 1)
+        grad.mul_(grad_output)
+        return grad if grad.dtype == ctx.dtype else grad.to(ctx.dtype), None, None
 
 
 def cross_entropy(logits: torch.Tensor, y: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
     """Softmax cross-entropy from logits: ``logsumexp(o) − o_y`` for each row.
 
+    .. math:: \\ell(o, y) = -\\log \\hat y_y = \\log \\sum_k \\exp(o_k - \\bar o) - (o_y - \\bar o)
+
+    Its gradient with respect to the logits is ``softmax(o) − onehot(y)`` (divided by the batch size
+    for ``'mean'``): in [−1, 1] for any finite logits, however large.
+
     Args:
-        logits: ``(batch_size, num_outputs)`` unnormalised scores.
-        y: ``(batch_size,)`` integer class indices.
+        logits: ``(batch_size, num_outputs)`` unnormalised scores (any leading shape works: the last
+            dimension holds the classes). float16/bfloat16 are computed in float32.
+        y: ``(batch_size,)`` integer class indices in ``0 .. num_outputs − 1``.
         reduction: ``'mean'``, ``'sum'`` or ``'none'``.
 
     Returns:
-        A scalar, or ``(batch_size,)`` losses with ``reduction='none'``.
+        A scalar, or ``(batch_size,)`` losses with ``reduction='none'``, in ``logits``' dtype. Finite
+        whenever the exact loss is representable in that dtype; +inf where ``y`` points at a −inf
+        logit; NaN for rows with NaN or +inf logits and for rows of only −inf; the mean of an empty
+        batch is NaN.
+
+    Raises:
+        ConfigError: if ``logits`` is not floating point, or ``y`` is not an integer tensor of shape
+            ``logits.shape[:-1]`` with values in range, or ``reduction`` is unknown. Checked before
+            any arithmetic.
 
     Examples:
         >>> cross_entropy(torch.tensor([[1e4, 0.0]]), torch.tensor([1]))
         tensor(10000.)
+        >>> cross_entropy(torch.tensor([[2.0, 1.0]]), torch.tensor([2]))
+        Traceback (most recent call last):
+        ...
+        softmaxreg.errors.ConfigError: `y` must hold class indices in 0..1 (2 classes); got 2. Labels starting at 1 need y - 1; more classes need more outputs.
     """
-    losses = logsumexp(logits, dim=-1) - logits.gather(-1, y.unsqueeze(-1)).squeeze(-1)
-    if reduction == "mean":
-        return losses.mean()
-    if reduction == "sum":
-        return losses.sum()
-    return losses
+    if reduction not in _REDUCTIONS:
+        check_choice("reduction", reduction, _REDUCTIONS)
+    _check_labels(logits, y)
+    if logits.ndim == 2:
+        return _CrossEntropy.apply(logits, y.view(-1, 1) if y.dtype == torch.int64 else y.long().view(-1, 1), reduction)
+    shape, num_outputs = logits.shape[:-1], logits.shape[-1]
+    losses = _CrossEntropy.apply(logits.reshape(-1, num_outputs), y.reshape(-1, 1).long(), reduction)
+    return losses.reshape(shape) if reduction == "none" else losses
 
 
 def accuracy(logits: torch.Tensor, y: torch.Tensor, averaged: bool = True) -> torch.Tensor:
