@@ -12,17 +12,22 @@ alone (exponent and mantissa widths, bias, largest finite value) and in exact ra
   softmax ``exp(o) / Σ exp(o)``, computed in the format, still gives every class a finite, non-zero
   probability (so its log, the cross-entropy, is finite), at the best placement of the row.
 
-Rounding is to nearest, ties to even, as in IEEE 754 and torch's casts. A value ``v`` rounds to
-infinity when ``v ≥ max + ulp(max)/2``, to zero when ``v ≤ min_subnormal/2``, and to a subnormal
-when ``v < min_normal − min_subnormal/2``; the cells are the logarithms of these thresholds, rounded
-inward to the format's grid. Then for the spread: the smallest probability of the row is
-``fl(exp(lo)) / fl(exp(hi))``, non-zero iff ``fl(exp(hi)) < 2·fl(exp(lo))/min_subnormal``; the
-widest row takes ``fl(exp(lo)) = k·min_subnormal`` for a small k, so ``spread = max_k (hi_k − lo_k)``.
+Rounding is to nearest, ties to even, as in IEEE 754 and torch's casts. A value ``v`` rounds past
+the largest finite value when ``v ≥ max + ulp(max)/2``, to zero when ``v ≤ min_subnormal/2``, and to
+a subnormal when ``v < min_normal − min_subnormal/2``; the first three cells are the logarithms of
+these thresholds, rounded inward to the format's grid. For the spread, the row's smallest probability
+``fl(fl(exp(lo)) / fl(exp(hi) + exp(lo)))`` must not round to 0: the widest row is found by trying, as
+``lo``, the arguments whose ``exp`` rounds up to a small multiple of min_subnormal (and, on the
+coarse grids of 8-bit formats, every value), each with the largest ``hi`` that still survives,
+checked in exact rational arithmetic.
 
 The stable functions of `softmaxreg.functional` have no such limit: their log-probabilities are
 finite for any finite logits whose differences are representable.
 
-Two formats are not torch dtypes, so their rows are derived only (the tests check them by emulation):
+The tests check every cell against torch in that dtype: ``torch.exp`` for float64, float32, bfloat16
+and float16; for the float8 dtypes, which have no ``exp`` kernel, ``exp`` in float64 then torch's cast
+to float8 (which saturates float8_e4m3fn at ±448 instead of returning NaN: an overflow that goes
+unnoticed). Two formats are not torch dtypes, so their rows are derived only and checked by emulation:
 
 * **TF32** is the tensor-core math mode of NVIDIA GPUs since Ampere: float32's 8-bit exponent with
   float16's 10-bit mantissa. Tensors stay float32 and only matmul inputs are rounded to it, so
@@ -106,9 +111,40 @@ class NumberFormat:
         q = self.spacing(t) if t else Fraction(1)
         return -((-t) // q) * q
 
-    def previous(self, v: Fraction) -> Fraction:
-        """The largest value of the format below ``v > 0``."""
-        return self.round_down(v - self.spacing(v) / 2**self.mantissa_bits / 2)
+    def next_down(self, v: Fraction) -> Fraction:
+        """The largest value of the format below ``v``."""
+        if v <= 0:
+            return -self.next_up(-v)
+        return self.round_down(v - self.spacing(v) / 2 ** (self.mantissa_bits + 1))  # a hair below v
+
+    def next_up(self, v: Fraction) -> Fraction:
+        """The smallest value of the format above ``v``."""
+        if v < 0:
+            return -self.next_down(-v)
+        return v + self.spacing(v) if v else self.min_subnormal
+
+    @property
+    def overflow_at(self) -> Fraction:
+        """The smallest real that rounds past ``max_finite`` (to inf, or NaN for float8_e4m3fn)."""
+        return self.max_finite + self.spacing(self.max_finite) / 2
+
+    def round_nearest(self, v: Fraction) -> Fraction | None:
+        """``v`` rounded to the nearest value, ties to even; None where it overflows."""
+        if abs(v) >= self.overflow_at:
+            return None
+        q = self.spacing(v) if v else Fraction(1)
+        n, rest = divmod(v / q, 1)
+        if rest > Fraction(1, 2) or (rest == Fraction(1, 2) and n % 2):
+            n += 1
+        return n * q
+
+    def positive_values(self) -> list[Fraction]:
+        """Every positive finite value, ascending (for formats of at most 8 bits, to search them all)."""
+        values, v = [], self.min_subnormal
+        while v <= self.max_finite:
+            values.append(v)
+            v += self.spacing(v)
+        return values
 
 
 def _floor_log2(v: Fraction) -> int:
@@ -193,20 +229,56 @@ class ExpLimits:
     torch_dtype: str | None
 
 
-def _widest_naive_row(fmt: NumberFormat) -> tuple[Fraction, Fraction] | None:
-    """Logits ``(hi, lo)`` of the widest row whose naive softmax gives ``lo`` a non-zero probability.
+def _exp_in(fmt: NumberFormat, x: Fraction) -> Fraction | None:
+    """``exp(x)`` rounded to the format (None: overflow), from 80 digits of the exact value."""
+    with decimal.localcontext() as ctx:
+        ctx.prec = _LN_PRECISION
+        exact = Fraction((decimal.Decimal(x.numerator) / decimal.Decimal(x.denominator)).exp())
+    return fmt.round_nearest(exact)
 
-    ``p_lo = fl(exp(lo)) / fl(exp(hi))`` is non-zero iff it exceeds min_subnormal/2, i.e. iff
-    ``fl(exp(hi)) < 2k`` where ``fl(exp(lo)) = k·min_subnormal``; the best k is small.
+
+def _naive_survives(fmt: NumberFormat, hi: Fraction, lo: Fraction) -> bool:
+    """Whether the naive softmax of [hi, lo], each step rounded to the format, keeps both probabilities > 0."""
+    e_hi, e_lo = _exp_in(fmt, hi), _exp_in(fmt, lo)
+    if e_hi is None or e_lo is None or e_lo == 0:
+        return False
+    total = fmt.round_nearest(e_hi + e_lo)
+    return total is not None and fmt.round_nearest(e_lo / total) != 0 and fmt.round_nearest(e_hi / total) != 0
+
+
+def _widest_hi(fmt: NumberFormat, lo: Fraction) -> Fraction | None:
+    """The largest hi ≥ lo whose row [hi, lo] survives the naive softmax, or None.
+
+    ``fl(e_lo / s)`` is non-zero iff ``s < 2·e_lo / min_subnormal`` (at equality, a tie rounds to the even 0),
+    and ``s ≈ fl(exp(hi))``: so hi is the log of the midpoint below that bound, rounded down to the grid,
+    then checked exactly (and stepped down in the rare case the sum's rounding spoils it).
+    """
+    e_lo = _exp_in(fmt, lo)
+    if not e_lo:
+        return None
+    bound = 2 * e_lo / fmt.min_subnormal
+    below = min(fmt.next_down(bound), fmt.max_finite)  # the largest value < bound that fl(exp(hi)) may take
+    hi = fmt.round_down(_ln(below + fmt.spacing(below) / 2))  # exp(hi) under the midpoint rounds to ≤ below
+    while hi >= lo and not _naive_survives(fmt, hi, lo):
+        hi = fmt.next_down(hi)
+    return hi if hi >= lo else None
+
+
+def _widest_naive_row(fmt: NumberFormat) -> tuple[Fraction, Fraction] | None:
+    """Logits ``(hi, lo)`` of the widest row whose naive softmax gives both classes a non-zero probability.
+
+    The smallest probability ``fl(e_lo / e_hi)`` must exceed min_subnormal/2. Rounding up helps most
+    where ``exp(lo)`` is just above min_subnormal/2 and becomes ``k·min_subnormal`` for a small k:
+    those lo are the candidates. On the coarse argument grids of 8-bit formats, rows in the normal
+    range can do better, so there every value of the format is tried as lo.
     """
     if fmt.is_integer:
         return None  # probabilities < 1 round to 0 or 1: no row of two logits survives
-    rows = []
-    for k in range(1, _MAX_K + 1):
-        lo = fmt.round_up(_ln((k - Fraction(1, 2)) * fmt.min_subnormal))  # fl(exp(lo)) ≥ k·min_subnormal
-        # fl(exp(hi)) ≤ previous(2k): at 2k exactly, k·min_subnormal / 2k is a tie that rounds to 0
-        hi = fmt.round_down(_ln((fmt.previous(Fraction(2 * k)) + 2 * k) / 2))
-        rows.append((hi - lo, hi, lo))
+    candidates = [fmt.round_up(_ln((k - Fraction(1, 2)) * fmt.min_subnormal)) for k in range(1, _MAX_K + 1)]
+    if 1 + fmt.exponent_bits + fmt.mantissa_bits <= 8:
+        positives = fmt.positive_values()
+        candidates += [-v for v in positives] + positives
+    rows = [(hi - lo, hi, lo) for lo in candidates if (hi := _widest_hi(fmt, lo)) is not None]
     _, hi, lo = max(rows)
     return hi, lo
 
@@ -218,7 +290,7 @@ def limits_of(fmt: NumberFormat) -> ExpLimits:
         >>> limits_of(number_formats()[4]).max_arg  # float16: exp(11.0859375) = 65312 ≤ 65504
         11.0859375
     """
-    overflow_at = fmt.max_finite + fmt.spacing(fmt.max_finite) / 2  # rounds to inf (NaN for e4m3fn)
+    overflow_at = fmt.overflow_at  # rounds to inf (NaN for e4m3fn)
     zero_at = fmt.min_subnormal / 2  # rounds to 0 (a tie, to the even 0)
     subnormal_below = fmt.min_normal - fmt.min_subnormal / 2 if not fmt.is_integer else zero_at
     row = _widest_naive_row(fmt)
@@ -249,7 +321,7 @@ def exp_limits() -> list[ExpLimits]:
     return [limits_of(fmt) for fmt in number_formats()]
 
 
-# (two-line heading, attribute, format spec); "r" prints 6 significant digits of an argument of exp
+# (two-line heading, attribute, format spec): arguments of exp to 6 significant digits
 _COLUMNS = (
     (("", "format"), "name", "s"),
     (("", "e"), "exponent_bits", "d"),
