@@ -33,7 +33,7 @@ _EXPORTS = {
     "try_all_gpus": "softmaxreg.devices",
     "SoftmaxRegError": "softmaxreg.errors",
 }
-_SUBMODULES = {"functional"}
+_SUBMODULES = {"functional", "numerics"}
 
 __all__ = sorted(_EXPORTS) + sorted(_SUBMODULES) + ["__version__"]
 
@@ -55,7 +55,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # static analysers see the real names
-    from softmaxreg import functional
+    from softmaxreg import functional, numerics
     from softmaxreg.board import ProgressBoard
     from softmaxreg.data import DataModule, TensorLoader
     from softmaxreg.devices import cpu, gpu, num_gpus, try_all_gpus, try_gpu
