@@ -370,3 +370,42 @@ def test_accuracy_is_a_float64_mean_and_per_row_float32():
     assert functional.accuracy(logits, y).dtype == torch.float64
     assert functional.accuracy(logits, y).item() == 0.5
     assert functional.accuracy(logits, y, averaged=False).tolist() == [1, 1, 0, 0]
+
+
+# -- CUDA (run where a GPU exists; skipped elsewhere) -------------------------------------------------
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+@needs_cuda
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16], ids=str)
+def test_cuda_results_and_gradients_match_the_cpu(dtype):
+    rtol, atol = TOLERANCE[dtype]
+    logits = _case((256, 10), dtype, scale=5.0)
+    y = torch.arange(256) % 10
+    for reduction in ("mean", "none"):
+        cpu, gpu = logits.clone().requires_grad_(), logits.cuda().requires_grad_()
+        on_cpu, on_gpu = functional.cross_entropy(cpu, y, reduction), functional.cross_entropy(gpu, y.cuda(), reduction)
+        assert on_gpu.dtype == dtype and on_gpu.device.type == "cuda"
+        torch.testing.assert_close(on_gpu.cpu(), on_cpu, rtol=rtol, atol=atol)
+        on_cpu.sum().backward()
+        on_gpu.sum().backward()
+        torch.testing.assert_close(gpu.grad.cpu(), cpu.grad, rtol=rtol, atol=atol)
+    for name in ORACLES:
+        torch.testing.assert_close(getattr(functional, name)(logits.cuda()).cpu(), getattr(functional, name)(logits),
+                                   rtol=rtol, atol=atol)
+
+
+@needs_cuda
+def test_cuda_huge_logits_stay_finite():
+    logits = torch.tensor([[F32_MAX, 0.0, 1e30], [1e4, -1e4, 0.0]], device="cuda", requires_grad=True)
+    loss = functional.cross_entropy(logits, torch.tensor([1, 2], device="cuda"))
+    loss.backward()
+    assert loss.isfinite() and logits.grad.isfinite().all()
+
+
+@needs_cuda
+def test_cuda_bad_labels_raise_a_config_error_not_a_device_assert():
+    with pytest.raises(ConfigError, match=r"class indices in 0\.\.2 \(3 classes\); got 3\."):
+        functional.cross_entropy(torch.zeros(2, 3, device="cuda"), torch.tensor([0, 3], device="cuda"))
+    assert torch.ones(2, device="cuda").sum().item() == 2  # the CUDA context is still usable

@@ -104,9 +104,11 @@ def _final_accuracy(model, data, seed):
 @pytest.mark.real_data
 @pytest.mark.slow
 def test_scratch_model_reaches_the_concise_models_accuracy(fashion):
-    """SGD at lr 0.1 ends each run at a noisy point (over 20 seeds the concise model's 10th-epoch
-    accuracy spans 0.811-0.836, mean 0.829), so both models are compared on the mean of the same
-    three seeds, and each run must still be a sane classifier."""
+    """SGD at lr 0.1 ends each run at a noisy point. Over seeds 0-19 the 10th-epoch accuracy spans
+    0.815-0.836 (mean 0.8297, sd 0.0051) for this model and 0.811-0.836 (mean 0.8293, sd 0.0067) for
+    the concise one. So both are compared on the mean of the same three seeds: the scratch mean must
+    pass 0.82 and stay within 0.01 (two standard deviations of a difference of such means) of the
+    concise mean, and each run must still be a sane classifier."""
     seeds = (0, 1, 2)
     scratch = [_final_accuracy(_model(seed), fashion, seed) for seed in seeds]
     concise = []
@@ -115,7 +117,7 @@ def test_scratch_model_reaches_the_concise_models_accuracy(fashion):
         concise.append(_final_accuracy(SoftmaxRegression(num_outputs=10, lr=0.1), fashion, seed))
     assert min(scratch) >= 0.80, scratch
     assert statistics.mean(scratch) >= 0.82, scratch
-    assert statistics.mean(scratch) >= statistics.mean(concise) - 0.005, (scratch, concise)
+    assert statistics.mean(scratch) >= statistics.mean(concise) - 0.01, (scratch, concise)
 
 
 class _ScaledScratch(SoftmaxRegressionScratch):

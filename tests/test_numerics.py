@@ -23,6 +23,7 @@ ROWS = {row.name: row for row in numerics.exp_limits()}
 FLOAT8 = (torch.float8_e4m3fn, torch.float8_e5m2)
 TORCH_DTYPES = (torch.float64, torch.float32, torch.bfloat16, torch.float16, *FLOAT8)
 BITS = {8: torch.int8, 16: torch.int16, 32: torch.int32, 64: torch.int64}
+DEVICES = ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]  # CUDA's exp is a different implementation
 
 
 def _row(dtype):
@@ -36,8 +37,8 @@ def _value(x, dtype):
     return t
 
 
-def _exp(x, dtype):
-    t = _value(x, dtype)
+def _exp(x, dtype, device="cpu"):
+    t = _value(x, dtype).to(device)
     if dtype in FLOAT8:  # torch has no float8 exp kernel: exp in float64, then torch's float8 rounding
         return t.double().exp().to(dtype).double().item()
     return torch.exp(t).double().item()
@@ -81,12 +82,13 @@ def test_int8_and_tf32_parameters():
 # -- exp: each cell against torch.exp in its dtype ----------------------------------------------------
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", TORCH_DTYPES, ids=str)
-def test_max_arg_is_the_last_argument_whose_exp_does_not_overflow(dtype):
+def test_max_arg_is_the_last_argument_whose_exp_does_not_overflow(dtype, device):
     x = _row(dtype).max_arg
-    assert _faithful(_exp(x, dtype), x, dtype)
+    assert _faithful(_exp(x, dtype, device), x, dtype)
     above = _step(x, dtype, up=True)
-    result = _exp(above, dtype)
+    result = _exp(above, dtype, device)
     assert not _faithful(result, above, dtype)  # inf, NaN, or saturated at the max (float8_e4m3fn)
     if dtype == torch.float8_e4m3fn:
         assert result == 448.0  # torch's cast saturates: overflow is silent in this format
@@ -94,18 +96,20 @@ def test_max_arg_is_the_last_argument_whose_exp_does_not_overflow(dtype):
         assert result == math.inf
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", TORCH_DTYPES, ids=str)
-def test_min_arg_normal_is_the_first_argument_whose_exp_is_normal(dtype):
+def test_min_arg_normal_is_the_first_argument_whose_exp_is_normal(dtype, device):
     x, tiny = _row(dtype).min_arg_normal, torch.finfo(dtype).smallest_normal
-    assert _exp(x, dtype) >= tiny
-    assert 0 < _exp(_step(x, dtype, up=False), dtype) < tiny  # a subnormal
+    assert _exp(x, dtype, device) >= tiny
+    assert 0 < _exp(_step(x, dtype, up=False), dtype, device) < tiny  # a subnormal
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", TORCH_DTYPES, ids=str)
-def test_min_arg_nonzero_is_the_first_argument_whose_exp_is_not_zero(dtype):
+def test_min_arg_nonzero_is_the_first_argument_whose_exp_is_not_zero(dtype, device):
     x = _row(dtype).min_arg_nonzero
-    assert _exp(x, dtype) == _row(dtype).min_subnormal or _exp(x, dtype) > 0
-    assert _exp(_step(x, dtype, up=False), dtype) == 0
+    assert _exp(x, dtype, device) > 0
+    assert _exp(_step(x, dtype, up=False), dtype, device) == 0
 
 
 # -- the naive softmax's widest row, against a naive softmax computed in the dtype --------------------
