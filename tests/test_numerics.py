@@ -90,8 +90,8 @@ def test_max_arg_is_the_last_argument_whose_exp_does_not_overflow(dtype, device)
     above = _step(x, dtype, up=True)
     result = _exp(above, dtype, device)
     assert not _faithful(result, above, dtype)  # inf, NaN, or saturated at the max (float8_e4m3fn)
-    if dtype == torch.float8_e4m3fn:
-        assert result == 448.0  # torch's cast saturates: overflow is silent in this format
+    if dtype == torch.float8_e4m3fn:  # no infinity: torch 2.11's cast gives NaN, 2.13's saturates silently
+        assert math.isnan(result) or result == 448.0
     else:
         assert result == math.inf
 
@@ -116,7 +116,7 @@ def test_min_arg_nonzero_is_the_first_argument_whose_exp_is_not_zero(dtype, devi
 
 
 def _round_float8(exact, dtype):
-    """torch's cast of float64 to float8 and back, with float8_e4m3fn's silent saturation made inf."""
+    """torch's cast of float64 to float8 and back; past the max, inf (whatever the torch version's cast gives)."""
     largest, second = _all_finite_values(dtype)[-2:].double().flip(0).tolist()
     beyond = exact.abs() >= largest + (largest - second) / 2  # rounds past the max: overflow, not the max
     return exact.to(dtype).double().where(~beyond, math.inf)

@@ -39,9 +39,12 @@ _REDUCTIONS = ("mean", "sum", "none")
 _INDEX_DTYPES = (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8)
 
 
+_LOW_PRECISION = (torch.float16, torch.bfloat16)
+
+
 def _compute_dtype(x: torch.Tensor) -> torch.dtype:
-    """float32 for float16/bfloat16 (their 5- and 8-bit exponents overflow ``exp`` at 11 and 88)."""
-    return torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype
+    """float32 for float16/bfloat16: their few mantissa bits make Σ exp and log coarse."""
+    return torch.float32 if x.dtype in _LOW_PRECISION else x.dtype
 
 
 def _check_logits(name: str, x: torch.Tensor) -> None:
@@ -140,7 +143,7 @@ def softmax(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
 
 
 def _check_labels(logits: torch.Tensor, y: torch.Tensor) -> None:
-    """Raise :class:`ConfigError` unless ``y`` holds one class index per row of ``logits``."""
+    """Raise :class:`ConfigError` unless ``y`` is an integer tensor with one label per row of ``logits``."""
     _check_logits("logits", logits)
     if logits.ndim == 0 or logits.shape[-1] == 0:
         raise ConfigError(
@@ -155,18 +158,23 @@ def _check_labels(logits: torch.Tensor, y: torch.Tensor) -> None:
             f"`y` must have shape {tuple(logits.shape[:-1])} to match `logits` of shape {tuple(logits.shape)}; "
             f"got {tuple(y.shape)}. Flatten it with y.reshape(-1)."
         )
-    if y.numel():
-        low, high = torch.stack(torch.aminmax(y)).tolist()  # one device sync
-        num_outputs = logits.shape[-1]
-        if low < 0 or high >= num_outputs:
-            raise ConfigError(
-                f"`y` must hold class indices in 0..{num_outputs - 1} ({num_outputs} classes); "
-                f"got {low if low < 0 else high}. Labels starting at 1 need y - 1; more classes need more outputs."
-            )
+
+
+def _label_range_error(y: torch.Tensor, num_outputs: int) -> ConfigError | None:
+    """The error to raise if a label is outside ``0 .. num_outputs − 1`` (one reduction, one device sync)."""
+    if not y.numel():
+        return None
+    low, high = torch.stack(torch.aminmax(y)).tolist()
+    if 0 <= low and high < num_outputs:
+        return None
+    return ConfigError(
+        f"`y` must hold class indices in 0..{num_outputs - 1} ({num_outputs} classes); "
+        f"got {low if low < 0 else high}. Labels starting at 1 need y - 1; more classes need more outputs."
+    )
 
 
 class _CrossEntropy(torch.autograd.Function):
-    """Softmax cross-entropy of ``(n, num_outputs)`` logits, with its analytic gradient.
+    """Softmax cross-entropy of ``(n, num_outputs)`` float32/float64 logits, with its analytic gradient.
 
     One fused node instead of autograd's chain of ``amax``/``sub``/``exp``/``sum``/``log``/``gather``
     backward nodes: the gradient ``softmax(o) − onehot(y)`` is known in closed form and always finite.
@@ -174,24 +182,26 @@ class _CrossEntropy(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, logits, index, reduction):  # noqa: ANN001, ANN205 - autograd's signature
-        z = logits if logits.dtype in (torch.float32, torch.float64) else logits.float()
-        shifted = z - z.amax(dim=1, keepdim=True)  # (n, num_outputs), ≤ 0: exp cannot overflow
-        # lse − o_y = log Σ exp(o − ō) − (o_y − ō): never forms ō + log Σ, which overflows near float32's max
-        losses = shifted.gather(1, index).neg_()  # (n, 1)
-        e = shifted.exp_()
+        # o_y first: on the CPU, gather's bounds check is the range check of y, done before any arithmetic
+        picked = logits.gather(1, index)  # (n, 1)
+        m = logits.amax(dim=1, keepdim=True)  # (n, 1)
+        e = (logits - m).exp_()  # (n, num_outputs); arguments ≤ 0: exp cannot overflow
         total = e.sum(dim=1, keepdim=True)  # ≥ 1 unless the row is NaN: log cannot underflow
-        losses = losses.add_(total.log()).view(-1)  # (n,)
+        # lse − o_y = log Σ exp(o − ō) − (o_y − ō): never forms ō + log Σ, which overflows near float32's max
+        losses = total.log().sub_(picked.sub_(m)).view(-1)  # (n,)
         ctx.save_for_backward(e, total, index)
-        ctx.reduction, ctx.dtype = reduction, logits.dtype
+        ctx.reduction = reduction
         if reduction == "mean":  # divide before summing: a mean of losses near the max must not overflow
-            losses = losses.div_(len(losses)).sum() if len(losses) else losses.sum() / 0
-        elif reduction == "sum":
-            losses = losses.sum()
-        return losses if losses.dtype == logits.dtype else losses.to(logits.dtype)
+            return losses.div_(len(losses)).sum() if len(losses) else losses.sum() / 0
+        return losses.sum() if reduction == "sum" else losses
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
     def backward(ctx, grad_output):  # noqa: ANN001, ANN205 - autograd's signature
+        if torch.is_grad_enabled():  # create_graph=True: e and total are constants here, so refuse, not lie
+            raise RuntimeError(
+                "softmaxreg's cross_entropy is differentiable once; for second derivatives use "
+                "-log_softmax(logits).gather(-1, y[..., None]), which autograd differentiates twice."
+            )
         e, total, index = ctx.saved_tensors
         grad = e / total  # softmax (n, num_outputs); the saved e stays intact for a second backward
         grad.scatter_(1, index, -1.0, reduce="add")  # softmax − onehot(y)
@@ -200,7 +210,7 @@ class _CrossEntropy(torch.autograd.Function):
         elif ctx.reduction == "none":
             grad_output = grad_output.view(-1, 1)  # (n, 1)
         grad.mul_(grad_output)
-        return grad if grad.dtype == ctx.dtype else grad.to(ctx.dtype), None, None
+        return grad, None, None
 
 
 def cross_entropy(logits: torch.Tensor, y: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
@@ -239,11 +249,25 @@ def cross_entropy(logits: torch.Tensor, y: torch.Tensor, reduction: str = "mean"
     if reduction not in _REDUCTIONS:
         check_choice("reduction", reduction, _REDUCTIONS)
     _check_labels(logits, y)
-    if logits.ndim == 2:
-        return _CrossEntropy.apply(logits, y.view(-1, 1) if y.dtype == torch.int64 else y.long().view(-1, 1), reduction)
-    shape, num_outputs = logits.shape[:-1], logits.shape[-1]
-    losses = _CrossEntropy.apply(logits.reshape(-1, num_outputs), y.reshape(-1, 1).long(), reduction)
-    return losses.reshape(shape) if reduction == "none" else losses
+    num_outputs = logits.shape[-1]
+    if y.device.type != "cpu":  # an accelerator's gather does not check indices (CUDA: a fatal device assert)
+        problem = _label_range_error(y, num_outputs)
+        if problem is not None:
+            raise problem
+    index = (y if y.dtype == torch.int64 else y.long()).reshape(-1, 1)  # (n, 1)
+    flat = logits if logits.ndim == 2 else logits.reshape(-1, num_outputs)  # a reshape is one more autograd node
+    if flat.dtype in _LOW_PRECISION:
+        flat = flat.float()  # autograd casts the gradient back
+    try:
+        losses = _CrossEntropy.apply(flat, index, reduction)
+    except RuntimeError:  # on the CPU, gather's bounds check: name the bad label in our words
+        problem = _label_range_error(y, num_outputs)
+        if problem is None:
+            raise
+        raise problem from None
+    if losses.dtype != logits.dtype:
+        losses = losses.to(logits.dtype)
+    return losses.reshape(logits.shape[:-1]) if reduction == "none" and logits.ndim != 2 else losses
 
 
 def accuracy(logits: torch.Tensor, y: torch.Tensor, averaged: bool = True) -> torch.Tensor:

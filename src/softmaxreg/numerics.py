@@ -26,8 +26,8 @@ finite for any finite logits whose differences are representable.
 
 The tests check every cell against torch in that dtype: ``torch.exp`` for float64, float32, bfloat16
 and float16; for the float8 dtypes, which have no ``exp`` kernel, ``exp`` in float64 then torch's cast
-to float8 (which saturates float8_e4m3fn at ±448 instead of returning NaN: an overflow that goes
-unnoticed). Two formats are not torch dtypes, so their rows are derived only and checked by emulation:
+to float8 (for float8_e4m3fn, which has no infinity, torch 2.11's cast returns NaN where 2.13's
+saturates at ±448: an overflow that goes unnoticed). Two formats are not torch dtypes, so their rows are derived only and checked by emulation:
 
 * **TF32** is the tensor-core math mode of NVIDIA GPUs since Ampere: float32's 8-bit exponent with
   float16's 10-bit mantissa. Tensors stay float32 and only matmul inputs are rounded to it, so
@@ -342,7 +342,8 @@ spread: the widest row of logits (max − min) for which exp(o) / Σ exp(o), com
 gives every class a non-zero probability, at the best placement of the row; the stable softmax of
 softmaxreg.functional has no such limit. tf32 is a matmul mode, never used for exp: its row is
 derived as if it were. int8 holds the integers −128..127: probabilities below 1 round to 0 or 1, so
-no row of two logits survives (—). float8_e4m3fn has no infinity; torch's cast saturates at ±448."""
+no row of two logits survives (—). float8_e4m3fn has no infinity: its overflow is NaN, or ±448 where
+a cast saturates (torch 2.13's does)."""
 
 
 def _cell(value: Any, spec: str) -> str:
