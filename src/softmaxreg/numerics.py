@@ -27,7 +27,11 @@ finite for any finite logits whose differences are representable.
 The tests check every cell against torch in that dtype: ``torch.exp`` for float64, float32, bfloat16
 and float16; for the float8 dtypes, which have no ``exp`` kernel, ``exp`` in float64 then torch's cast
 to float8 (for float8_e4m3fn, which has no infinity, torch 2.11's cast returns NaN where 2.13's
-saturates at ±448: an overflow that goes unnoticed). Two formats are not torch dtypes, so their rows are derived only and checked by emulation:
+saturates at ±448: an overflow that goes unnoticed). On CUDA (torch 2.11, an H200) every cell
+matched too, but one: CUDA's float64 ``exp`` returns 0 for all x ≤ −745, where the correctly rounded
+result is the smallest subnormal down to −745.133.
+
+Two formats are not torch dtypes, so their rows are derived only, and checked by emulation:
 
 * **TF32** is the tensor-core math mode of NVIDIA GPUs since Ampere: float32's 8-bit exponent with
   float16's 10-bit mantissa. Tensors stay float32 and only matmul inputs are rounded to it, so
