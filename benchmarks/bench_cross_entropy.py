@@ -2,7 +2,10 @@
 
 Both run in this process, interleaved round by round, so a busy machine slows both alike; each
 reports the fastest round (the least disturbed one). The target is a ratio ≤ 1.5 at (256, 10),
-d2l's batch of Fashion-MNIST logits, where per-call overhead, not arithmetic, dominates.
+d2l's batch of Fashion-MNIST logits, where per-call overhead, not arithmetic, dominates. On the CPU
+it runs with one thread, then with torch's default count: with several threads torch's own kernels
+split even small rows across cores, and a machine whose cores are busy with other work slows the
+multi-threaded runs erratically.
 
 Run:  .venv/bin/python benchmarks/bench_cross_entropy.py [--rounds 15] [--threads N] [--device cuda]
 """
@@ -65,23 +68,31 @@ def compare(shape: tuple[int, int], rounds: int, device: torch.device, seed: int
     return best_theirs, best_ours
 
 
+def _report(device: torch.device, rounds: int) -> None:
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} thread(s)"
+    print(f"torch {torch.__version__}, {where}, float32, forward+backward, best of {rounds} interleaved rounds")
+    print(f"{'shape':>12}  {'F.cross_entropy':>16}  {'softmaxreg':>12}  {'ratio':>6}")
+    for shape in SHAPES:
+        theirs, ours = compare(shape, rounds, device)
+        verdict = f"  (target ≤ {TARGET_RATIO} on the CPU)" if shape == SHAPES[0] and device.type == "cpu" else ""
+        print(f"{str(shape):>12}  {theirs * 1e6:>13.1f} µs  {ours * 1e6:>9.1f} µs  {ours / theirs:>6.2f}{verdict}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds per shape (default 15)")
-    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch intra-op threads (default: 1, then torch's default if that is more)")
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} thread(s)"
-    print(f"torch {torch.__version__}, {where}, float32, forward+backward, best of {args.rounds} interleaved rounds")
-    print(f"{'shape':>12}  {'F.cross_entropy':>16}  {'softmaxreg':>12}  {'ratio':>6}")
-    for shape in SHAPES:
-        theirs, ours = compare(shape, args.rounds, device)
-        ratio = ours / theirs
-        verdict = f"  (target ≤ {TARGET_RATIO} on the CPU)" if shape == SHAPES[0] and device.type == "cpu" else ""
-        print(f"{str(shape):>12}  {theirs * 1e6:>13.1f} µs  {ours * 1e6:>9.1f} µs  {ratio:>6.2f}{verdict}")
+    default = torch.get_num_threads()
+    threads = [args.threads] if args.threads else sorted({1, default}) if device.type == "cpu" else [default]
+    for i, count in enumerate(threads):
+        torch.set_num_threads(count)
+        if i:
+            print()
+        _report(device, args.rounds)
 
 
 if __name__ == "__main__":

@@ -13,19 +13,21 @@ where it breaks.)
 Defined results for the inputs where the arithmetic has no obvious answer, row by row (a row is a
 slice along ``dim``; other rows are never affected):
 
-==========================  ===========  ====================  ====================  ==================
-row holds                   logsumexp    softmax               log_softmax           cross_entropy
-==========================  ===========  ====================  ====================  ==================
-some −inf, one finite or    the finite   exactly 0 at −inf     −inf at −inf          +inf if ``y`` is at
-more                        part's lse                                               a −inf logit
-only −inf                   −inf         NaN (no distribution)  NaN                  NaN
-a +inf                      +inf         NaN (∞/∞)             NaN                   NaN
-a NaN                       NaN          NaN                   NaN                   NaN
-==========================  ===========  ====================  ====================  ==================
+=================  ==========  ===================  ============  ========================
+the row holds      logsumexp   softmax              log_softmax   cross_entropy
+=================  ==========  ===================  ============  ========================
+−inf and finite    lse of the  0 at −inf            −inf at −inf  +inf if ``y`` is at −inf
+values             finite part
+only −inf          −inf        NaN (no              NaN           NaN
+                               distribution)
++inf               +inf        NaN (∞/∞)            NaN           NaN
+NaN                NaN         NaN                  NaN           NaN
+=================  ==========  ===================  ============  ========================
 
-The NaN rows match ``torch.nn.functional``, so a model whose logits have blown up reports a NaN loss
-(the Trainer then stops) instead of a plausible number. float16 and bfloat16 inputs are computed in
-float32 and the results (and gradients) returned in the input's dtype.
+The NaN rows match ``torch.nn.functional``: a model whose logits have blown up gets a NaN loss, not
+a plausible number. The gradient of `cross_entropy` is ``softmax − onehot(y)``: in [−1, 1] for every
+row with a finite entry and no NaN or +inf, even where the loss is +inf. float16 and bfloat16
+inputs are computed in float32 and the results (and gradients) returned in the input's dtype.
 """
 
 from __future__ import annotations
@@ -250,11 +252,12 @@ def cross_entropy(logits: torch.Tensor, y: torch.Tensor, reduction: str = "mean"
         check_choice("reduction", reduction, _REDUCTIONS)
     _check_labels(logits, y)
     num_outputs = logits.shape[-1]
-    if y.device.type != "cpu":  # an accelerator's gather does not check indices (CUDA: a fatal device assert)
+    if not y.is_cpu:  # an accelerator's gather does not check indices (CUDA: a fatal device assert)
         problem = _label_range_error(y, num_outputs)
         if problem is not None:
             raise problem
-    index = (y if y.dtype == torch.int64 else y.long()).reshape(-1, 1)  # (n, 1)
+    index = y if y.dtype == torch.int64 else y.long()
+    index = index.unsqueeze(1) if index.ndim == 1 else index.reshape(-1, 1)  # (n, 1)
     flat = logits if logits.ndim == 2 else logits.reshape(-1, num_outputs)  # a reshape is one more autograd node
     if flat.dtype in _LOW_PRECISION:
         flat = flat.float()  # autograd casts the gradient back
