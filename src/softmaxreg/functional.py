@@ -39,8 +39,6 @@ from softmaxreg.errors import ConfigError
 
 _REDUCTIONS = ("mean", "sum", "none")
 _INDEX_DTYPES = (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8)
-
-
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
 
 
@@ -84,7 +82,8 @@ def logsumexp(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
     _check_logits("x", x)
     z = x.to(_compute_dtype(x))
     m = z.amax(dim=dim, keepdim=True).detach()
-    m = torch.where(torch.isfinite(m), m, torch.zeros_like(m))  # ±inf rows: exp(x) itself gives ±inf, not NaN
+    # a max of ±inf becomes 0: exp then gives inf or 0 and the log ±inf, where inf − inf would give NaN
+    m = torch.where(torch.isfinite(m), m, torch.zeros_like(m))
     return (m + (z - m).exp().sum(dim=dim, keepdim=True).log()).squeeze(dim).to(x.dtype)
 
 

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from softmaxreg import functional
-from softmaxreg._validate import check_nonnegative_number, check_positive_int, check_positive_number
+from softmaxreg._validate import check_choice, check_nonnegative_number, check_positive_int, check_positive_number
 from softmaxreg.module import Classifier
 
 
@@ -63,7 +63,7 @@ class SoftmaxRegressionScratch(Classifier):
             negative.
 
     Examples:
-        >>> torch.manual_seed(0) and None
+        >>> _ = torch.manual_seed(0)
         >>> model = SoftmaxRegressionScratch(num_inputs=784, num_outputs=10, lr=0.1)
         >>> model.W.shape, model.b.shape
         (torch.Size([784, 10]), torch.Size([10]))
@@ -103,8 +103,6 @@ def build_model(name: str, num_inputs: int, num_outputs: int, lr: float) -> Clas
         >>> type(build_model("scratch", num_inputs=784, num_outputs=10, lr=0.1)).__name__
         'SoftmaxRegressionScratch'
     """
-    from softmaxreg._validate import check_choice
-
     check_choice("model", name, tuple(MODELS))
     if name == "scratch":
         return SoftmaxRegressionScratch(num_inputs, num_outputs, lr)
