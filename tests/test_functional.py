@@ -228,14 +228,16 @@ def test_float16_logits_near_its_maximum_do_not_overflow_inside():
 @pytest.mark.parametrize(
     ("logits", "y", "match"),
     [
-        (torch.zeros(4, 10), torch.tensor([0, 1, 10, 2]), r"`y` must hold class indices in 0\.\.9 \(10 classes\); got 10\."),
+        (torch.zeros(4, 10), torch.tensor([0, 1, 10, 2]),
+         r"`y` must hold class indices in 0\.\.9 \(10 classes\); got 10\."),
         (torch.zeros(2, 3), torch.tensor([-1, 0]), r"`y` must hold class indices in 0\.\.2 \(3 classes\); got -1\. "
          r"Labels starting at 1 need y - 1"),
-        (torch.zeros(2, 3), torch.tensor([0.0, 1.0]), r"`y` must hold integer class indices; got dtype torch\.float32\. "
-         r"Convert with y\.long\(\)\."),
+        (torch.zeros(2, 3), torch.tensor([0.0, 1.0]),
+         r"`y` must hold integer class indices; got dtype torch\.float32\. Convert with y\.long\(\)\."),
         (torch.zeros(2, 3), torch.tensor([True, False]), r"`y` must hold integer class indices; got dtype torch\.bool"),
-        (torch.zeros(2, 3), torch.tensor([[0], [1]]), r"`y` must have shape \(2,\) to match `logits` of shape \(2, 3\); "
-         r"got \(2, 1\)\. Flatten it with y\.reshape\(-1\)\."),
+        (torch.zeros(2, 3), torch.tensor([[0], [1]]),
+         r"`y` must have shape \(2,\) to match `logits` of shape \(2, 3\); got \(2, 1\)\. "
+         r"Flatten it with y\.reshape\(-1\)\."),
         (torch.zeros(2, 3), torch.tensor([0, 1, 2]), r"`y` must have shape \(2,\) .*; got \(3,\)"),
         (torch.zeros(2, 3), [0, 1], r"`y` must be a tensor of class indices; got list"),
         (torch.zeros(2, 3, dtype=torch.int64), torch.tensor([0, 1]), r"`logits` must be a floating-point tensor; "
@@ -355,15 +357,15 @@ def test_agrees_with_torch_cross_entropy_on_ordinary_logits(unit, data):
         ours, theirs = (logits.clone().requires_grad_() for _ in range(2))
         value = functional.cross_entropy(ours, y, reduction)
         expected = F.cross_entropy(theirs, y, reduction=reduction)
-        # atol: log Σ exp(o − ō) rounds Σ ≥ 1 to float32, so tiny losses agree to a few ulps of 1, not 1e-6 relative
+        # atol: log Σ exp(o − ō) rounds Σ ≥ 1 to float32: tiny losses agree to a few ulps of 1, not 1e-6 relative
         torch.testing.assert_close(value, expected, rtol=1e-6, atol=1e-6)
         value.backward()
         expected.backward()
         # softmax − 1 at the true class cancels: each side carries a few float32 ulps of 1 (1.2e-7 each),
         # from summing exp(o − ō) in a different order
         torch.testing.assert_close(ours.grad, theirs.grad, rtol=1e-6, atol=5e-7)
-    torch.testing.assert_close(functional.cross_entropy(logits, y, "none"), F.cross_entropy(logits, y, reduction="none"),
-                               rtol=1e-6, atol=1e-6)
+    losses = functional.cross_entropy(logits, y, "none")
+    torch.testing.assert_close(losses, F.cross_entropy(logits, y, reduction="none"), rtol=1e-6, atol=1e-6)
 
 
 # -- accuracy (the Trainer's exact epoch metrics rely on float64) -------------------------------------
