@@ -189,12 +189,12 @@ class _CrossEntropy(torch.autograd.Function):
         e = (logits - m).exp_()  # (n, num_outputs); arguments ≤ 0: exp cannot overflow
         total = e.sum(dim=1, keepdim=True)  # ≥ 1 unless the row is NaN: log cannot underflow
         # lse − o_y = log Σ exp(o − ō) − (o_y − ō): never forms ō + log Σ, which overflows near the max
-        losses = total.log().sub_(picked.sub_(m)).view(-1)  # (n,)
+        losses = total.log().sub_(picked.sub_(m))  # (n, 1)
         ctx.save_for_backward(e, total, index)
         ctx.reduction = reduction
         if reduction == "mean":  # divide before summing: a mean of losses near the max must not overflow
             return losses.div_(len(losses)).sum() if len(losses) else losses.sum() / 0
-        return losses.sum() if reduction == "sum" else losses
+        return losses.sum() if reduction == "sum" else losses.view(-1)
 
     @staticmethod
     def backward(ctx, grad_output):  # noqa: ANN001, ANN205 - autograd's signature
@@ -206,12 +206,10 @@ class _CrossEntropy(torch.autograd.Function):
         e, total, index = ctx.saved_tensors
         grad = e / total  # softmax (n, num_outputs); the saved e stays intact for a second backward
         grad.scatter_(1, index, -1.0, reduce="add")  # softmax − onehot(y)
-        if ctx.reduction == "mean":
-            grad_output = grad_output / len(index)
-        elif ctx.reduction == "none":
-            grad_output = grad_output.view(-1, 1)  # (n, 1)
+        if ctx.reduction == "none":
+            return grad.mul_(grad_output.view(-1, 1)), None, None
         grad.mul_(grad_output)
-        return grad, None, None
+        return (grad.div_(len(index)) if ctx.reduction == "mean" else grad), None, None
 
 
 def cross_entropy(logits: torch.Tensor, y: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
