@@ -63,7 +63,7 @@ _EXPORTS = {
     "LinearRegressionScratch": "softmaxreg.linear_regression",
     "LinearRegression": "softmaxreg.linear_regression",
 }
-_SUBMODULES = {"functional"}
+_SUBMODULES = {"functional", "numerics"}
 
 __all__ = sorted(_EXPORTS) + sorted(_SUBMODULES) + ["__version__"]
 
@@ -85,7 +85,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # static analysers see the real names
-    from softmaxreg import functional
+    from softmaxreg import functional, numerics
     from softmaxreg.board import ProgressBoard
     from softmaxreg.data import DataModule, TensorLoader
     from softmaxreg.devices import cpu, gpu, num_gpus, try_all_gpus, try_gpu

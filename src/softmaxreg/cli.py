@@ -156,6 +156,15 @@ def _add_data(commands: Any) -> None:
     p.set_defaults(handler="softmaxreg.commands.data:run")
 
 
+def _add_numerics(commands: Any) -> None:
+    p = commands.add_parser("numerics", help="where exp overflows and underflows in each number format",
+                            description="Print, for float64, float32, TF32, bfloat16, float16, float8 and int8, the "
+                            "range of arguments for which exp neither overflows nor underflows, and the widest "
+                            "row of logits a naive (no max-subtraction) softmax survives (d2l §4.5, exercise 1).")
+    p.add_argument("--json", action="store_true", help="print the table as JSON instead of text")
+    p.set_defaults(handler="softmaxreg.commands.numerics:run")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     parser = _Parser(
@@ -169,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_predict(commands)
     _add_sweep(commands)
     _add_data(commands)
+    _add_numerics(commands)
     return parser
 
 

@@ -1,80 +1,273 @@
-"""Pure tensor functions of softmax regression: no state, no I/O.
+"""Pure tensor functions of softmax regression, written from the formulas: no state, no I/O.
 
 The numerics lesson of d2l §4.5: ``exp`` overflows for large logits and underflows for very negative
 ones. Subtracting the row maximum ō before exponentiating, and never taking ``log(softmax(o))``,
 avoids both:
 
     log ŷ_j = o_j − ō − log Σ_k exp(o_k − ō)
+
+Every ``exp`` below sees arguments ≤ 0, so it never overflows, and the log-probabilities never pass
+through a probability that has rounded to 0. (`softmaxreg.numerics` keeps the naive version, to show
+where it breaks.)
+
+Defined results for the inputs where the arithmetic has no obvious answer, row by row (a row is a
+slice along ``dim``; other rows are never affected):
+
+=================  ==========  ===================  ============  ========================
+the row holds      logsumexp   softmax              log_softmax   cross_entropy
+=================  ==========  ===================  ============  ========================
+−inf and finite    lse of the  0 at −inf            −inf at −inf  +inf if ``y`` is at −inf
+values             finite part
+only −inf          −inf        NaN (no              NaN           NaN
+                               distribution)
++inf               +inf        NaN (∞/∞)            NaN           NaN
+NaN                NaN         NaN                  NaN           NaN
+=================  ==========  ===================  ============  ========================
+
+The NaN rows match ``torch.nn.functional``: a model whose logits have blown up gets a NaN loss, not
+a plausible number. The gradient of `cross_entropy` is ``softmax − onehot(y)``: in [−1, 1] for every
+row with a finite entry and no NaN or +inf, even where the loss is +inf. float16 and bfloat16
+inputs are computed in float32 and the results (and gradients) returned in the input's dtype.
 """
 
 from __future__ import annotations
 
 import torch
 
+from softmaxreg._validate import check_choice
+from softmaxreg.errors import ConfigError
+
+_REDUCTIONS = ("mean", "sum", "none")
+_INDEX_DTYPES = (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8)
+_LOW_PRECISION = (torch.float16, torch.bfloat16)
+
+
+def _compute_dtype(x: torch.Tensor) -> torch.dtype:
+    """float32 for float16/bfloat16: their few mantissa bits make Σ exp and log coarse."""
+    return torch.float32 if x.dtype in _LOW_PRECISION else x.dtype
+
+
+def _check_logits(name: str, x: torch.Tensor) -> None:
+    if not isinstance(x, torch.Tensor):
+        raise ConfigError(f"`{name}` must be a tensor; got {type(x).__name__}. Wrap it with torch.tensor(...).")
+    if not x.is_floating_point():
+        raise ConfigError(f"`{name}` must be a floating-point tensor; got dtype {x.dtype}. Convert with .float().")
+
 
 def logsumexp(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
-    """``log Σ exp(x)`` along ``dim``, computed as ``m + log Σ exp(x − m)`` with m the max.
+    """``log Σ exp(x)`` along ``dim``, computed as ``m + log Σ exp(x − m)`` with m the maximum.
+
+    .. math:: \\operatorname{LSE}(x) = m + \\log \\sum_k \\exp(x_k - m), \\qquad m = \\max_k x_k
 
     Args:
-        x: logits of any shape.
+        x: floating-point tensor of any shape.
         dim: the dimension to reduce.
 
     Returns:
-        A tensor of ``x``'s shape without ``dim``.
+        A tensor of ``x``'s shape without ``dim``, in ``x``'s dtype. A row of only −inf gives −inf
+        (log 0), a row holding +inf gives +inf, a row holding NaN gives NaN. The gradient is
+        ``softmax(x)``.
+
+    Raises:
+        ConfigError: if ``x`` is not a floating-point tensor.
 
     Examples:
         >>> logsumexp(torch.tensor([0.0, 0.0]))
         tensor(0.6931)
         >>> logsumexp(torch.tensor([1e4, 0.0]))  # exp(1e4) overflows; the result does not
         tensor(10000.)
+        >>> logsumexp(torch.tensor([[-float("inf"), -float("inf")], [float("inf"), 0.0]]))
+        tensor([-inf, inf])
     """
-    m = x.amax(dim=dim, keepdim=True).detach()
-    m = torch.where(torch.isfinite(m), m, torch.zeros_like(m))  # all -inf rows: keep -inf, not NaN
-    return (m + (x - m).exp().sum(dim=dim, keepdim=True).log()).squeeze(dim)
+    _check_logits("x", x)
+    z = x.to(_compute_dtype(x))
+    m = z.amax(dim=dim, keepdim=True).detach()
+    # a max of ±inf becomes 0: exp then gives inf or 0 and the log ±inf, where inf − inf would give NaN
+    m = torch.where(torch.isfinite(m), m, torch.zeros_like(m))
+    return (m + (z - m).exp().sum(dim=dim, keepdim=True).log()).squeeze(dim).to(x.dtype)
+
+
+def _shifted(z: torch.Tensor, dim: int) -> torch.Tensor:
+    """``z − max(z)`` along ``dim``: every entry ≤ 0, the row's largest exactly 0."""
+    return z - z.amax(dim=dim, keepdim=True).detach()  # the max is a constant: the shift cancels exactly
 
 
 def log_softmax(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
-    """``x − logsumexp(x)``: log-probabilities that never overflow or turn into ``log(0)``.
+    """Log-probabilities ``o_j − ō − log Σ_k exp(o_k − ō)`` that never overflow or become ``log 0``.
+
+    Args:
+        x: logits, a floating-point tensor of any shape.
+        dim: the dimension over which the probabilities sum to 1.
+
+    Returns:
+        A tensor of ``x``'s shape and dtype; −inf exactly where ``x`` is −inf in a row with a finite
+        entry. Rows with NaN or +inf, and rows of only −inf, are NaN (see the module's table).
+
+    Raises:
+        ConfigError: if ``x`` is not a floating-point tensor.
 
     Examples:
         >>> log_softmax(torch.tensor([0.0, -1e4]))
         tensor([     0., -10000.])
+        >>> log_softmax(torch.tensor([0.0, -float("inf")]))
+        tensor([0., -inf])
     """
-    return x - logsumexp(x, dim=dim).unsqueeze(dim)
+    _check_logits("x", x)
+    s = _shifted(x.to(_compute_dtype(x)), dim)
+    return (s - s.exp().sum(dim=dim, keepdim=True).log()).to(x.dtype)
 
 
 def softmax(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
-    """Probabilities ``exp(x − m) / Σ exp(x − m)``, with m the row maximum.
+    """Probabilities ``exp(o_j − ō) / Σ_k exp(o_k − ō)``, with ō the maximum along ``dim``.
+
+    Args:
+        x: logits, a floating-point tensor of any shape.
+        dim: the dimension along which the result sums to 1.
+
+    Returns:
+        A tensor of ``x``'s shape and dtype, each slice along ``dim`` summing to 1; exactly 0 where
+        ``x`` is −inf in a row with a finite entry. Rows with NaN or +inf, and rows of only −inf, are
+        NaN (see the module's table).
+
+    Raises:
+        ConfigError: if ``x`` is not a floating-point tensor.
 
     Examples:
         >>> softmax(torch.tensor([1e4, 1e4]))
         tensor([0.5000, 0.5000])
+        >>> softmax(torch.tensor([1.0, -float("inf")]))
+        tensor([1., 0.])
     """
-    e = (x - x.amax(dim=dim, keepdim=True).detach()).exp()
-    return e / e.sum(dim=dim, keepdim=True)
+    _check_logits("x", x)
+    e = _shifted(x.to(_compute_dtype(x)), dim).exp()
+    return (e / e.sum(dim=dim, keepdim=True)).to(x.dtype)
+
+
+def _check_labels(logits: torch.Tensor, y: torch.Tensor) -> None:
+    """Raise :class:`ConfigError` unless ``y`` is an integer tensor with one label per row of ``logits``."""
+    _check_logits("logits", logits)
+    if logits.ndim == 0 or logits.shape[-1] == 0:
+        raise ConfigError(
+            f"`logits` must have shape (batch_size, num_outputs) with num_outputs ≥ 1; got {tuple(logits.shape)}."
+        )
+    if not isinstance(y, torch.Tensor):
+        raise ConfigError(f"`y` must be a tensor of class indices; got {type(y).__name__}. Use torch.tensor(y).")
+    if y.dtype not in _INDEX_DTYPES:
+        raise ConfigError(f"`y` must hold integer class indices; got dtype {y.dtype}. Convert with y.long().")
+    if y.shape != logits.shape[:-1]:
+        raise ConfigError(
+            f"`y` must have shape {tuple(logits.shape[:-1])} to match `logits` of shape {tuple(logits.shape)}; "
+            f"got {tuple(y.shape)}. Flatten it with y.reshape(-1)."
+        )
+
+
+def _label_range_error(y: torch.Tensor, num_outputs: int) -> ConfigError | None:
+    """The error to raise if a label is outside ``0 .. num_outputs − 1`` (one reduction, one device sync)."""
+    if not y.numel():
+        return None
+    low, high = torch.stack(torch.aminmax(y)).tolist()
+    if 0 <= low and high < num_outputs:
+        return None
+    return ConfigError(
+        f"`y` must hold class indices in 0..{num_outputs - 1} ({num_outputs} classes); "
+        f"got {low if low < 0 else high}. Labels starting at 1 need y - 1; more classes need more outputs."
+    )
+
+
+class _CrossEntropy(torch.autograd.Function):
+    """Softmax cross-entropy of ``(n, num_outputs)`` float32/float64 logits, with its analytic gradient.
+
+    One fused node instead of autograd's chain of ``amax``/``sub``/``exp``/``sum``/``log``/``gather``
+    backward nodes: the gradient ``softmax(o) − onehot(y)`` is known in closed form and always finite.
+    """
+
+    @staticmethod
+    def forward(ctx, logits, index, reduction):  # noqa: ANN001, ANN205 - autograd's signature
+        # o_y first: on the CPU, gather's bounds check is the range check of y, done before any arithmetic
+        picked = logits.gather(1, index)  # (n, 1)
+        m = logits.amax(dim=1, keepdim=True)  # (n, 1)
+        e = (logits - m).exp_()  # (n, num_outputs); arguments ≤ 0: exp cannot overflow
+        total = e.sum(dim=1, keepdim=True)  # ≥ 1 unless the row is NaN: log cannot underflow
+        # lse − o_y = log Σ exp(o − ō) − (o_y − ō): never forms ō + log Σ, which overflows near the max
+        losses = total.log().sub_(picked.sub_(m))  # (n, 1)
+        ctx.save_for_backward(e, total, index)
+        ctx.reduction = reduction
+        if reduction == "mean":  # divide before summing: a mean of losses near the max must not overflow
+            return losses.div_(len(losses)).sum() if len(losses) else losses.sum() / 0
+        return losses.sum() if reduction == "sum" else losses.view(-1)
+
+    @staticmethod
+    def backward(ctx, grad_output):  # noqa: ANN001, ANN205 - autograd's signature
+        if torch.is_grad_enabled():  # create_graph=True: e and total are constants here, so refuse, not lie
+            raise RuntimeError(
+                "softmaxreg's cross_entropy is differentiable once; for second derivatives use "
+                "-log_softmax(logits).gather(-1, y[..., None]), which autograd differentiates twice."
+            )
+        e, total, index = ctx.saved_tensors
+        grad = e / total  # softmax (n, num_outputs); the saved e stays intact for a second backward
+        grad.scatter_(1, index, -1.0, reduce="add")  # softmax − onehot(y)
+        if ctx.reduction == "none":
+            return grad.mul_(grad_output.view(-1, 1)), None, None
+        grad.mul_(grad_output)
+        return (grad.div_(len(index)) if ctx.reduction == "mean" else grad), None, None
 
 
 def cross_entropy(logits: torch.Tensor, y: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
     """Softmax cross-entropy from logits: ``logsumexp(o) − o_y`` for each row.
 
+    .. math:: \\ell(o, y) = -\\log \\hat y_y = \\log \\sum_k \\exp(o_k - \\bar o) - (o_y - \\bar o)
+
+    Its gradient with respect to the logits is ``softmax(o) − onehot(y)`` (divided by the batch size
+    for ``'mean'``): in [−1, 1] for any finite logits, however large.
+
     Args:
-        logits: ``(batch_size, num_outputs)`` unnormalised scores.
-        y: ``(batch_size,)`` integer class indices.
+        logits: ``(batch_size, num_outputs)`` unnormalised scores (any leading shape works: the last
+            dimension holds the classes). float16/bfloat16 are computed in float32.
+        y: ``(batch_size,)`` integer class indices in ``0 .. num_outputs − 1``.
         reduction: ``'mean'``, ``'sum'`` or ``'none'``.
 
     Returns:
-        A scalar, or ``(batch_size,)`` losses with ``reduction='none'``.
+        A scalar, or ``(batch_size,)`` losses with ``reduction='none'``, in ``logits``' dtype. Finite
+        whenever the exact loss is representable in that dtype; +inf where ``y`` points at a −inf
+        logit; NaN for rows with NaN or +inf logits and for rows of only −inf; the mean of an empty
+        batch is NaN.
+
+    Raises:
+        ConfigError: if ``logits`` is not floating point, or ``y`` is not an integer tensor of shape
+            ``logits.shape[:-1]`` with values in range, or ``reduction`` is unknown. Checked before
+            any arithmetic.
 
     Examples:
         >>> cross_entropy(torch.tensor([[1e4, 0.0]]), torch.tensor([1]))
         tensor(10000.)
+        >>> cross_entropy(torch.tensor([[2.0, 1.0]]), torch.tensor([2]))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        softmaxreg.errors.ConfigError: `y` must hold class indices in 0..1 (2 classes); got 2. Labels ...
     """
-    losses = logsumexp(logits, dim=-1) - logits.gather(-1, y.unsqueeze(-1)).squeeze(-1)
-    if reduction == "mean":
-        return losses.mean()
-    if reduction == "sum":
-        return losses.sum()
-    return losses
+    if reduction not in _REDUCTIONS:
+        check_choice("reduction", reduction, _REDUCTIONS)
+    _check_labels(logits, y)
+    num_outputs = logits.shape[-1]
+    if not y.is_cpu:  # an accelerator's gather does not check indices (CUDA: a fatal device assert)
+        problem = _label_range_error(y, num_outputs)
+        if problem is not None:
+            raise problem
+    index = y if y.dtype == torch.int64 else y.long()
+    index = index.unsqueeze(1) if index.ndim == 1 else index.reshape(-1, 1)  # (n, 1)
+    flat = logits if logits.ndim == 2 else logits.reshape(-1, num_outputs)  # a reshape is one more autograd node
+    if flat.dtype in _LOW_PRECISION:
+        flat = flat.float()  # autograd casts the gradient back
+    try:
+        losses = _CrossEntropy.apply(flat, index, reduction)
+    except RuntimeError:  # on the CPU, gather's bounds check: name the bad label in our words
+        problem = _label_range_error(y, num_outputs)
+        if problem is None:
+            raise
+        raise problem from None
+    if losses.dtype != logits.dtype:
+        losses = losses.to(logits.dtype)
+    return losses.reshape(logits.shape[:-1]) if reduction == "none" and logits.ndim != 2 else losses
 
 
 def accuracy(logits: torch.Tensor, y: torch.Tensor, averaged: bool = True) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""The models of d2l §4.5: softmax regression, the concise way.
+"""The models of d2l §4.4 and §4.5: softmax regression from scratch, and the concise way.
 
 Examples:
     >>> model = SoftmaxRegression(num_outputs=10, lr=0.1)
@@ -13,6 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from softmaxreg import functional
+from softmaxreg._validate import check_choice, check_nonnegative_number, check_positive_int, check_positive_number
 from softmaxreg.module import Classifier
 
 
@@ -38,27 +40,57 @@ class SoftmaxRegression(Classifier):
 
 
 class SoftmaxRegressionScratch(Classifier):
-    """d2l §4.4's softmax regression with explicit parameters ``W`` and ``b``.
+    """d2l §4.4's softmax regression written out: a weight matrix ``W`` and a bias ``b``.
 
-    Unlike the book's version, ``forward`` returns logits and the loss is the stable cross-entropy
-    of `Classifier`, so large logits do not overflow.
+    .. math:: O = X W + b, \\qquad \\hat Y = \\operatorname{softmax}(O)
+
+    The book's ``forward`` returns ``softmax(O)`` and its loss takes ``−log`` of those probabilities,
+    so ``exp`` overflows once a logit passes 88 (float32) and ``log(0) = −inf`` once a probability
+    underflows. Here ``forward`` returns the logits ``O``, the loss is `Classifier`'s
+    :func:`softmaxreg.functional.cross_entropy` (LogSumExp, max-subtraction) and `predict_proba` gives
+    the probabilities with :func:`softmaxreg.functional.softmax`: training stays finite for logits of
+    any size. ``W`` and ``b`` are ``nn.Parameter``\\ s, so ``.to(device)``, ``state_dict`` and checkpoints
+    work as for the concise model.
 
     Args:
         num_inputs: input features (784 for 28×28 images).
         num_outputs: number of classes.
         lr: learning rate of the SGD optimizer.
-        sigma: standard deviation of the initial weights.
+        sigma: standard deviation of the normal initial weights (the bias starts at 0).
+
+    Raises:
+        ConfigError: if a size is not a positive integer, ``lr`` not a positive number or ``sigma``
+            negative.
+
+    Examples:
+        >>> _ = torch.manual_seed(0)
+        >>> model = SoftmaxRegressionScratch(num_inputs=784, num_outputs=10, lr=0.1)
+        >>> model.W.shape, model.b.shape
+        (torch.Size([784, 10]), torch.Size([10]))
+        >>> model(torch.zeros(2, 1, 28, 28)).shape
+        torch.Size([2, 10])
+        >>> model.loss(1e4 * model(torch.rand(2, 1, 28, 28)), torch.tensor([0, 1])).isfinite().item()
+        True
     """
 
     def __init__(self, num_inputs: int, num_outputs: int, lr: float, sigma: float = 0.01) -> None:
+        check_positive_int("num_inputs", num_inputs)
+        check_positive_int("num_outputs", num_outputs)
+        check_positive_number("lr", lr)
+        check_nonnegative_number("sigma", sigma)
         super().__init__()
         self.save_hyperparameters()
         self.W = nn.Parameter(torch.normal(0, sigma, size=(num_inputs, num_outputs)))
         self.b = nn.Parameter(torch.zeros(num_outputs))
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        """Logits ``(batch_size, num_outputs)`` of inputs reshaped to ``(batch_size, num_inputs)``."""
-        return X.reshape((-1, self.W.shape[0])) @ self.W + self.b
+        """Logits ``(batch_size, num_outputs)`` of inputs, flattened to ``(batch_size, num_inputs)``."""
+        X = X.reshape((-1, self.W.shape[0]))  # (batch_size, num_inputs)
+        return X @ self.W + self.b  # (batch_size, num_outputs)
+
+    def predict_proba(self, X: torch.Tensor) -> torch.Tensor:
+        """Class probabilities ``softmax(X W + b)`` ``(batch_size, num_outputs)``: the book's ``forward``."""
+        return functional.softmax(self(X), dim=-1)
 
 
 MODELS = {"concise": SoftmaxRegression, "scratch": SoftmaxRegressionScratch}
@@ -71,8 +103,6 @@ def build_model(name: str, num_inputs: int, num_outputs: int, lr: float) -> Clas
         >>> type(build_model("scratch", num_inputs=784, num_outputs=10, lr=0.1)).__name__
         'SoftmaxRegressionScratch'
     """
-    from softmaxreg._validate import check_choice
-
     check_choice("model", name, tuple(MODELS))
     if name == "scratch":
         return SoftmaxRegressionScratch(num_inputs, num_outputs, lr)
