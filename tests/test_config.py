@@ -22,7 +22,7 @@ def test_defaults_are_the_books():
         ({"weight_decay": -0.1}, "`weight_decay` must be a non-negative number; got -0.1."),
         ({"seed": -3}, "`seed` must be a non-negative integer; got -3."),
         ({"early_stopping": 0}, "`early_stopping` must be a positive integer; got 0."),
-        ({"momentum": 0.9}, "Unknown training setting(s) momentum; expected epochs, lr,"),
+        ({"dropout": 0.5}, "Unknown training setting(s) dropout; expected epochs, lr,"),
     ],
 )
 def test_bad_settings_say_what_is_expected(changes, message):

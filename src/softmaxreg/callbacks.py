@@ -123,14 +123,45 @@ class EarlyStopping:
 
 
 class OptimizerSettings:
-    """Sets what the model's ``configure_optimizers`` does not: SGD's ``weight_decay``."""
+    """Sets what the model's ``configure_optimizers`` does not: SGD's weight decay and momentum."""
 
-    def __init__(self, weight_decay: float) -> None:
-        self.weight_decay = weight_decay
+    def __init__(self, weight_decay: float, momentum: float = 0.0, nesterov: bool = False) -> None:
+        self.settings = {"weight_decay": weight_decay, "momentum": momentum, "nesterov": nesterov}
 
     def on_fit_start(self, trainer: Any, model: Any) -> None:
         for group in trainer.optim.param_groups:
-            group["weight_decay"] = self.weight_decay
+            group.update(self.settings)
+
+
+class CosineSchedule:
+    """Learning rate ``lr · (1 + cos(π t / T)) / 2`` at step t of the run's T steps.
+
+    Stateless (t comes from the trainer's epoch and batch counters), so a resumed run follows the
+    same schedule.
+
+    Examples:
+        >>> CosineSchedule(0.1).lr_at(0, 100), CosineSchedule(0.1).lr_at(50, 100), CosineSchedule(0.1).lr_at(100, 100)
+        (0.1, 0.05, 0.0)
+    """
+
+    def __init__(self, lr: float) -> None:
+        self.lr = lr
+
+    def lr_at(self, step: int, total: int) -> float:
+        """The learning rate of step ``step`` (0-based) of ``total``."""
+        return round(self.lr * (1 + math.cos(math.pi * min(step / max(total, 1), 1.0))) / 2, 15)
+
+    def _set(self, trainer: Any, step: int) -> None:
+        lr = self.lr_at(step, trainer.max_epochs * trainer.num_train_batches)
+        for group in trainer.optim.param_groups:
+            group["lr"] = lr
+
+    def on_fit_start(self, trainer: Any, model: Any) -> None:
+        self._set(trainer, getattr(trainer, "start_epoch", 0) * trainer.num_train_batches)
+
+    def on_train_batch_end(self, trainer: Any, model: Any, loss: Any) -> None:
+        done = trainer.train_batch_idx % trainer.num_train_batches or trainer.num_train_batches
+        self._set(trainer, trainer.epoch * trainer.num_train_batches + done)
 
 
 class Resume:

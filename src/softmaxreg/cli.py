@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 
 from softmaxreg import __version__
 from softmaxreg.config import DEFAULTS, MODEL_CHOICES
+from softmaxreg.recipes import RECIPE_CHOICES
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -76,6 +77,9 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
 def _add_training_options(parser: argparse.ArgumentParser, lr: bool = True) -> None:
     """Options that set a `TrainConfig`; their default is None so that explicit ones can be told apart."""
     d = DEFAULTS
+    parser.add_argument("--recipe", choices=RECIPE_CHOICES,
+                        help="seed: the book's settings (the defaults below); best: Nesterov momentum, lr 0.3 "
+                        "with cosine decay, weight decay 1e-4, 10 epochs (see README); explicit options override it")  # fmt: skip
     parser.add_argument("--epochs", type=_positive_int, help=f"passes over the training data (default {d.epochs})")
     if lr:
         parser.add_argument("--lr", type=_positive_float, help=f"SGD learning rate (default {d.lr})")

@@ -34,6 +34,7 @@ from softmaxreg._validate import (
 from softmaxreg.errors import ConfigError
 
 MODEL_CHOICES = ("concise", "scratch")
+SCHEDULE_CHOICES = ("constant", "cosine")
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,9 @@ class TrainConfig:
         batch_size: examples per minibatch.
         model: ``'concise'`` (``nn.Flatten`` + ``nn.LazyLinear``, §4.5) or ``'scratch'`` (§4.4).
         weight_decay: SGD's L2 penalty on all parameters (``0``: none).
+        momentum: SGD momentum (``0``: none).
+        nesterov: use Nesterov's momentum (needs ``momentum > 0``).
+        schedule: learning rate over the run: ``'constant'``, or ``'cosine'`` (from ``lr`` down to 0).
         seed: seed of torch's random number generator (initial weights, minibatch order).
         early_stopping: stop after this many epochs without a lower ``val_loss`` and keep the best
             epoch's model (``None``: train all epochs, keep the last).
@@ -56,6 +60,9 @@ class TrainConfig:
     batch_size: int = 256
     model: str = "concise"
     weight_decay: float = 0.0
+    momentum: float = 0.0
+    nesterov: bool = False
+    schedule: str = "constant"
     seed: int = 0
     early_stopping: int | None = None
 
@@ -65,6 +72,10 @@ class TrainConfig:
         check_positive_int("batch_size", self.batch_size)
         check_choice("model", self.model, MODEL_CHOICES)
         check_nonnegative_number("weight_decay", self.weight_decay)
+        check_nonnegative_number("momentum", self.momentum)
+        check_choice("schedule", self.schedule, SCHEDULE_CHOICES)
+        if self.nesterov and self.momentum == 0:
+            raise ConfigError("`nesterov` needs a positive `momentum`; got momentum 0.")
         check_nonnegative_int("seed", self.seed)
         if self.early_stopping is not None:
             check_positive_int("early_stopping", self.early_stopping)

@@ -62,7 +62,7 @@ class ImageDataset(torch.utils.data.Dataset):
 def to_float_batch(batch: Batch) -> Batch:
     """Turn a batch's uint8 images into float32 in [0, 1]; other tensors pass through."""
     X, *rest = batch
-    return (X.float().div_(255), *rest)
+    return (torch.div(X, 255), *rest)  # one kernel: uint8 / int is a float32 true division
 
 
 def resize_images(images: torch.Tensor, size: Sequence[int]) -> torch.Tensor:

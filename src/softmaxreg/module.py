@@ -65,8 +65,14 @@ class Module(nn.Module, HyperParameters):
         self.plot("loss", loss, train=False)
 
     def configure_optimizers(self) -> Any:
-        """Minibatch SGD over all parameters with learning rate ``self.lr``."""
-        return torch.optim.SGD(self.parameters(), lr=self.lr)
+        """Minibatch SGD over all parameters with learning rate ``self.lr``.
+
+        A `softmaxreg.optim.SGD`: a ``torch.optim.SGD`` (same math, same ``state_dict``) without
+        torch's per-step wrappers and its 1.5 s first-use import of ``torch._dynamo``.
+        """
+        from softmaxreg.optim import SGD
+
+        return SGD(self.parameters(), lr=self.lr)
 
     def apply_init(self, inputs: Sequence[torch.Tensor], init: Callable[[nn.Module], None] | None = None) -> None:
         """Run one forward pass (materialising lazy layers), then apply ``init`` to ``self.net``."""

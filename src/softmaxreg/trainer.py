@@ -34,6 +34,7 @@ import torch
 
 from softmaxreg._validate import check_nonnegative_int, check_nonnegative_number
 from softmaxreg.devices import cpu, resolve_device, try_gpu
+from softmaxreg._metric_log import MetricLog
 from softmaxreg.hyperparameters import HyperParameters
 
 logger = logging.getLogger(__name__)
@@ -58,26 +59,15 @@ class _Counted:
         return getattr(self.loader, name)
 
 
-class _Window:
-    """Batch-size weighted mean of the last ``every_n`` values of one metric, for the board."""
+def _window_ends(num_batches: int, per_epoch: int) -> dict[int, int]:
+    """Positions (1-based, within an epoch) where a board window closes -> where the previous one did.
 
-    def __init__(self, every_n: int) -> None:
-        self.every_n = max(int(every_n), 1)
-        self.reset()
-
-    def reset(self) -> None:
-        self.count, self.x, self.weight = 0, 0.0, 0
-        self.total = torch.zeros((), dtype=torch.float64)
-
-    def add(self, x: float, value: torch.Tensor, weight: int) -> tuple[float, float] | None:
-        """Add a value; return the window's ``(mean x, weighted mean)`` when it is full."""
-        self.count, self.x, self.weight = self.count + 1, self.x + x, self.weight + weight
-        self.total = self.total.to(value.device).add_(value, alpha=weight)
-        if self.count < self.every_n:
-            return None
-        point = (self.x / self.count, float(self.total) / self.weight)
-        self.reset()
-        return point
+    Examples:
+        >>> _window_ends(235, 2)
+        {118: 0, 235: 118}
+    """
+    ends = sorted({max(1, round(k * num_batches / max(per_epoch, 1))) for k in range(1, max(per_epoch, 1) + 1)})
+    return dict(zip(ends, [0, *ends[:-1]]))
 
 
 class Trainer(HyperParameters):
@@ -121,7 +111,7 @@ class Trainer(HyperParameters):
         self.gpus = [self.device] if self.device.type != "cpu" else []
         self.history: list[dict[str, float]] = []
         self.should_stop = self.interrupted = False
-        self._start_recording()
+        self._start_recording(plotting=False)
 
     # -- d2l's surface -------------------------------------------------------------------------
 
@@ -203,47 +193,44 @@ class Trainer(HyperParameters):
     def record(self, key: str, value: Any, train: bool) -> None:
         """Take a batch's mean ``value`` of metric ``key`` (called by `Module.plot`).
 
-        The value is weighted by the batch size in the epoch mean, and in the board's points.
+        The value is weighted by the batch size in the epoch mean and in the board's points.
         """
         label = ("train_" if train else "val_") + key
-        weight = self._batch_size
-        value = value.detach() if isinstance(value, torch.Tensor) else torch.tensor(float(value))
-        total = self._sums.get(label)
-        if total is None:
-            total = self._sums[label] = torch.zeros((), dtype=torch.float64, device=value.device)
-        total.add_(value, alpha=weight)
-        self._counts[label] = self._counts.get(label, 0) + weight
+        self._log.add(label, value, self._batch_size)
         if self._plotting:
-            self._feed_board(label, value, weight, train)
+            self._maybe_draw(label, train)
 
-    def _feed_board(self, label: str, value: torch.Tensor, weight: int, train: bool) -> None:
-        window = self._windows.get(label)
-        if window is None:
-            per_epoch = self.model.plot_train_per_epoch if train else self.model.plot_valid_per_epoch
-            batches = self.num_train_batches if train else self.num_val_batches
-            window = self._windows[label] = _Window(batches / per_epoch)
-        x = self.train_batch_idx / self.num_train_batches if train else self.epoch + 1
-        point = window.add(x, value, weight)
-        if point is not None:
-            self.model.board.draw(*point, label, every_n=1)
+    def _maybe_draw(self, label: str, train: bool) -> None:
+        """Draw a board point when a window of batches closes (``plot_*_per_epoch`` per epoch)."""
+        if train:
+            index, num_batches = self.train_batch_idx, self.num_train_batches
+        else:
+            index, num_batches = self.val_batch_idx, self.num_val_batches
+        position = index % max(num_batches, 1) + 1  # 1-based position of this batch in its epoch
+        windows = self._windows[train]
+        if position not in windows:
+            return
+        mean = self._log.window_mean(label)
+        if train:  # d2l's x: the mean of batch_idx / num_train_batches over the window
+            x = (2 * index - (position - windows[position]) + 1) / 2 / self.num_train_batches
+        else:
+            x = self.epoch + 1
+        self.model.board.draw(x, mean, label, every_n=1)
 
     def _start_recording(self, plotting: bool = True) -> None:
-        self._sums: dict[str, torch.Tensor] = {}
-        self._counts: dict[str, int] = {}
-        self._windows: dict[str, _Window] = {}
+        self._log = MetricLog()
         self._batch_size = 1
         self._plotting = plotting
-
-    def _epoch_means(self) -> dict[str, float]:
-        # 12 significant digits: beyond float64 accumulation noise, so that an accuracy is an exact
-        # count / N whatever the batch size
-        means = {label: float(f"{float(total) / self._counts[label]:.12g}") for label, total in self._sums.items()}
-        self._sums, self._counts = {}, {}
-        return means
+        model = getattr(self, "model", None)
+        if plotting and model is not None:
+            self._windows = {
+                True: _window_ends(self.num_train_batches, model.plot_train_per_epoch),
+                False: _window_ends(self.num_val_batches, model.plot_valid_per_epoch),
+            }
 
     def end_epoch(self, seconds: float) -> dict[str, float]:
         """Close an epoch: append its exact means to `history`, refresh the board, call callbacks."""
-        metrics = {"epoch": self.epoch + 1, **self._epoch_means(), "seconds": seconds}
+        metrics = {"epoch": self.epoch + 1, **self._log.epoch_means(), "seconds": seconds}
         self.history.append(metrics)
         logger.info("epoch %d: %s", self.epoch + 1, metrics)
         self.model.board.flush()
@@ -281,6 +268,6 @@ class Trainer(HyperParameters):
         try:
             for batch in _Counted(dataloader, self):
                 model.validation_step(self.prepare_batch(batch))
-            return self._epoch_means()
+            return self._log.epoch_means()
         finally:
             model.trainer = previous

@@ -95,7 +95,9 @@ def train_run(
     early = cb.EarlyStopping(config.early_stopping) if config.early_stopping else None
     recorder = cb.RunRecorder(run_dir, metadata, early)
     interrupt = cb.StopOnInterrupt()
-    own: list[Any] = [interrupt, cb.OptimizerSettings(config.weight_decay)]
+    own: list[Any] = [interrupt, cb.OptimizerSettings(config.weight_decay, config.momentum, config.nesterov)]
+    if config.schedule == "cosine":
+        own.append(cb.CosineSchedule(config.lr))
     if resume is not None:
         own.append(cb.Resume(resume, {"early_stopping": early} if early else {}))
     own += [early] if early else []

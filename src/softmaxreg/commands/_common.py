@@ -11,8 +11,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from softmaxreg.config import DEFAULTS, TrainConfig, field_names
+from softmaxreg.config import TrainConfig, field_names
 from softmaxreg.errors import ConfigError
+from softmaxreg.recipes import RECIPES
 
 
 def say(text: str = "") -> None:
@@ -32,9 +33,11 @@ def explicit_settings(args: argparse.Namespace, exclude: tuple[str, ...] = ()) -
 
 
 def config_from_args(
-    args: argparse.Namespace, base: TrainConfig = DEFAULTS, exclude: tuple[str, ...] = ()
+    args: argparse.Namespace, base: TrainConfig | None = None, exclude: tuple[str, ...] = ()
 ) -> TrainConfig:
-    """``base`` with the options given on the command line (except ``exclude``) applied."""
+    """``base`` (default: the ``--recipe``'s settings) with the options given explicitly applied."""
+    if base is None:
+        base = RECIPES[getattr(args, "recipe", None) or "seed"]
     return base.replace(**explicit_settings(args, exclude))
 
 

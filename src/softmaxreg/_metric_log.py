@@ -1,0 +1,70 @@
+"""Exact, batch-size weighted means of the metrics a model reports. Private to the Trainer.
+
+Adding a value costs two list appends, no tensor operation and no device sync: values are summed
+when a window or an epoch closes, in float64, each weighted by its batch's size. So an epoch's
+``val_acc`` is the accuracy over every validation example, whatever the batch size.
+
+Examples:
+    >>> log = MetricLog()
+    >>> log.add("val_acc", torch.tensor(1.0), 3)   # a batch of 3, all right
+    >>> log.add("val_acc", torch.tensor(0.0), 1)   # a batch of 1, wrong
+    >>> log.window_mean("val_acc")
+    0.75
+    >>> log.add("val_acc", torch.tensor(0.5), 4)
+    >>> log.epoch_means()                          # (3 + 0 + 2) / 8
+    {'val_acc': 0.625}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+
+def _weighted_sum(values: list[torch.Tensor], weights: list[int]) -> float:
+    stacked = torch.stack(values).to(torch.float64).reshape(len(values))  # (num_batches,)
+    return float(stacked @ torch.tensor(weights, dtype=torch.float64, device=stacked.device))
+
+
+class MetricLog:
+    """Pending per-batch values of each metric, and the epoch's running weighted sums."""
+
+    def __init__(self) -> None:
+        self._pending: dict[str, tuple[list[torch.Tensor], list[int]]] = {}
+        self._sums: dict[str, float] = {}
+        self._counts: dict[str, int] = {}
+
+    def add(self, label: str, value: Any, weight: int) -> None:
+        """Take one batch's mean ``value`` of metric ``label``, for a batch of ``weight`` examples."""
+        if not isinstance(value, torch.Tensor):
+            value = torch.tensor(float(value))
+        values, weights = self._pending.setdefault(label, ([], []))
+        values.append(value.detach())
+        weights.append(weight)
+
+    def _flush(self, label: str) -> tuple[float, int]:
+        values, weights = self._pending.pop(label, ([], []))
+        if not values:
+            return 0.0, 0
+        total, count = _weighted_sum(values, weights), sum(weights)
+        self._sums[label] = self._sums.get(label, 0.0) + total
+        self._counts[label] = self._counts.get(label, 0) + count
+        return total, count
+
+    def window_mean(self, label: str) -> float:
+        """Weighted mean of ``label``'s values since the last window closed (NaN if none)."""
+        total, count = self._flush(label)
+        return total / count if count else float("nan")
+
+    def epoch_means(self) -> dict[str, float]:
+        """Weighted mean of every metric over the epoch; starts a new epoch.
+
+        Rounded to 12 significant digits, beyond float64 accumulation noise, so that an accuracy
+        is an exact count / N whatever the batch size.
+        """
+        for label in list(self._pending):
+            self._flush(label)
+        means = {label: float(f"{self._sums[label] / self._counts[label]:.12g}") for label in self._sums}
+        self._sums, self._counts = {}, {}
+        return means

@@ -1,0 +1,50 @@
+"""Training recipes (no torch import: the CLI reads them for ``--help``).
+
+``seed`` is the book's configuration. ``best`` (``softmaxreg train --recipe best``) is the most
+accurate linear model we found: the same model — ``Flatten`` + ``Linear`` on the raw pixels, nothing
+else — trained differently:
+
+- SGD with Nesterov momentum 0.9 and learning rate 0.3, decayed to 0 by a cosine over all steps;
+- weight decay 1e-4;
+- 10 epochs of batch 256.
+
+Every choice was made by 5-fold cross-validation on the 60,000 *training* images; the test set was
+only read to report the result (0.8444, against 0.83 for ``seed``). Cross-validated accuracies (standard
+error about 0.0014), with momentum 0.9 and a cosine decay unless said otherwise:
+
+====================================================================  ======
+variant                                                               CV acc
+====================================================================  ======
+raw pixels, lr 0.3, wd 1e-4, 10 epochs (``best``)                      0.8579
+raw pixels, lr 0.1, wd 1e-4, 10 epochs / lr 0.3, wd 0, 20 epochs       0.857
+standardised pixels (x − mean)/(std + 0.2), lr 0.1, wd 0–1e-3, 5 ep.   0.857
+  same, std floor 0.05 / 0.5                                           0.856 / 0.853
+  same, 3 epochs                                                       0.856
+  same, wd 3e-3                                                        0.855
+  same, tail-averaged iterates instead of the cosine decay             0.857
+  same, L2 penalty of the raw-pixel weights (preconditioned solve)     0.856
+  same, label smoothing 0.1                                            0.851
+  same, 1-pixel random shifts as augmentation                          0.833
+  same, horizontal flips as augmentation                               0.827
+====================================================================  ======
+
+Augmentations lose because the garments are aligned and a linear template cannot be shift- or
+flip-invariant. Everything else sits on a plateau that cross-validation cannot separate: this is
+the ceiling of a linear model on these pixels. Full-batch L-BFGS to convergence reaches the same
+plateau 100× slower.
+
+Examples:
+    >>> RECIPES["best"].schedule, RECIPES["seed"] == TrainConfig()
+    ('cosine', True)
+"""
+
+from __future__ import annotations
+
+from softmaxreg.config import TrainConfig
+
+RECIPES = {
+    "seed": TrainConfig(),
+    "best": TrainConfig(epochs=10, lr=0.3, batch_size=256, momentum=0.9, nesterov=True, weight_decay=1e-4,
+                        schedule="cosine"),
+}  # fmt: skip
+RECIPE_CHOICES = tuple(RECIPES)
