@@ -190,26 +190,29 @@ class _CrossEntropy(torch.autograd.Function):
         total = e.sum(dim=1, keepdim=True)  # ≥ 1 unless the row is NaN: log cannot underflow
         # lse − o_y = log Σ exp(o − ō) − (o_y − ō): never forms ō + log Σ, which overflows near the max
         losses = total.log().sub_(picked.sub_(m))  # (n, 1)
-        ctx.save_for_backward(e, total, index)
         ctx.reduction = reduction
+        if ctx.needs_input_grad[0]:
+            # The gradient (softmax(o) − onehot(y)) / n is known now: computing it here, from e while it
+            # is in cache, leaves backward one multiplication (a Python backward is costly at this size).
+            n = len(index) if reduction == "mean" and len(index) else 1
+            grad = e.div_(total.mul_(n))  # softmax / n, in e's memory: e is not needed any more
+            grad.scatter_(1, index, -1.0 / n, reduce="add")
+            ctx.save_for_backward(grad)
         if reduction == "mean":  # divide before summing: a mean of losses near the max must not overflow
             return losses.div_(len(losses)).sum() if len(losses) else losses.sum() / 0
         return losses.sum() if reduction == "sum" else losses.view(-1)
 
     @staticmethod
     def backward(ctx, grad_output):  # noqa: ANN001, ANN205 - autograd's signature
-        if torch.is_grad_enabled():  # create_graph=True: e and total are constants here, so refuse, not lie
+        if torch.is_grad_enabled():  # create_graph=True: the saved gradient is a constant here, so refuse, not lie
             raise RuntimeError(
                 "softmaxreg's cross_entropy is differentiable once; for second derivatives use "
                 "-log_softmax(logits).gather(-1, y[..., None]), which autograd differentiates twice."
             )
-        e, total, index = ctx.saved_tensors
-        grad = e / total  # softmax (n, num_outputs); the saved e stays intact for a second backward
-        grad.scatter_(1, index, -1.0, reduce="add")  # softmax − onehot(y)
+        (grad,) = ctx.saved_tensors  # left intact: a second backward (retain_graph=True) reuses it
         if ctx.reduction == "none":
-            return grad.mul_(grad_output.view(-1, 1)), None, None
-        grad.mul_(grad_output)
-        return (grad.div_(len(index)) if ctx.reduction == "mean" else grad), None, None
+            return grad * grad_output.view(-1, 1), None, None
+        return grad * grad_output, None, None
 
 
 def cross_entropy(logits: torch.Tensor, y: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
