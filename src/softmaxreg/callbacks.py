@@ -187,7 +187,8 @@ class Resume:
         except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as err:  # checked before; a last guard
             first = str(err).strip().splitlines()[0] if str(err).strip() else repr(err)
             raise CheckpointError(
-                f"Expected a saved training state that fits this run; got one that does not ({first}). {runs.RESUME_FIX}"
+                f"Expected a saved training state that fits this run; got one that does not ({first}). "
+                + runs.RESUME_FIX
             ) from None
 
     def _restore(self, trainer: Any, model: Any) -> None:
@@ -234,7 +235,8 @@ class RunRecorder:
         except OSError as err:  # e.g. a full disk: each file is whole, old or new (atomic writes)
             raise CheckpointError(
                 f"Expected to save epoch {metrics['epoch']} into {self.run_dir}; got an error: {err.strerror or err}. "
-                f"Free some space or fix the folder's permissions, then resume: softmaxreg train --resume {self.run_dir}"
+                "Free some space or fix the folder's permissions, then resume: "
+                f"softmaxreg train --resume {self.run_dir}"
             ) from None
 
     def _save_epoch(self, trainer: Any, model: Any, metrics: dict[str, float]) -> None:

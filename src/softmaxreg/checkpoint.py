@@ -28,7 +28,14 @@ import torch
 
 from softmaxreg._atomic import atomic_write_bytes, atomic_write_files, json_bytes
 from softmaxreg.errors import CheckpointError
-from softmaxreg.runs import MODEL_DESCRIPTION, RESUME_FIX, RESUME_STATE, read_json, read_model_description
+from softmaxreg.runs import (
+    MODEL_DESCRIPTION,
+    NOTHING_TO_RESUME,
+    RESUME_FIX,
+    RESUME_STATE,
+    read_json,
+    read_model_description,
+)
 
 WEIGHTS = "model.safetensors"
 METADATA = MODEL_DESCRIPTION
@@ -49,7 +56,9 @@ def save_weights(model: torch.nn.Module, path: str | os.PathLike[str], epoch: in
     return atomic_write_bytes(path, _to_bytes(model.state_dict(), epoch))
 
 
-def read_safetensors(path: str | os.PathLike[str], fix: str = MODEL_FIX) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+def read_safetensors(
+    path: str | os.PathLike[str], fix: str = MODEL_FIX
+) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     """Read a safetensors file into CPU tensors, without pickle; also return its metadata tags.
 
     Raises:
@@ -65,7 +74,9 @@ def read_safetensors(path: str | os.PathLike[str], fix: str = MODEL_FIX) -> tupl
     except FileNotFoundError:
         raise CheckpointError(f"Expected {path.name} in {path.parent}; it does not exist. {fix}") from None
     except OSError as err:
-        raise CheckpointError(f"Expected a readable file at {path}; got an error: {err.strerror or err}. {fix}") from None
+        raise CheckpointError(
+            f"Expected a readable file at {path}; got an error: {err.strerror or err}. {fix}"
+        ) from None
     try:
         tensors = load(data)
         header = json.loads(data[8 : 8 + int.from_bytes(data[:8], "little")])
@@ -115,8 +126,9 @@ def empty_model(metadata: dict[str, Any]) -> Any:
     return model
 
 
-def _shape(t: torch.Tensor) -> str:
-    return str(tuple(t.shape))
+def _kind(t: torch.Tensor) -> str:
+    """``'(10, 784) float32'``: a tensor's shape and dtype, for messages."""
+    return f"{tuple(t.shape)} {str(t.dtype).removeprefix('torch.')}"
 
 
 def check_tensors(expected: dict[str, torch.Tensor], found: dict[str, torch.Tensor], source: Path, fix: str) -> None:
@@ -127,15 +139,16 @@ def check_tensors(expected: dict[str, torch.Tensor], found: dict[str, torch.Tens
     """
     if set(found) != set(expected):
         raise CheckpointError(
-            f"Expected the tensors {', '.join(sorted(expected))} in {source}; got {', '.join(sorted(found)) or 'none'}: "
-            f"these weights do not fit the model (another model's checkpoint?). {fix}"
+            f"Expected the tensors {', '.join(sorted(expected))} in {source}; got "
+            f"{', '.join(sorted(found)) or 'none'}: these weights do not fit the model (another model's checkpoint?). "
+            + fix
         )
     for name, want in expected.items():
         got = found[name]
         if got.shape != want.shape or got.dtype != want.dtype:
             raise CheckpointError(
-                f"Expected {name} in {source} to be {_shape(want)} {str(want.dtype).removeprefix('torch.')}; got "
-                f"{_shape(got)} {str(got.dtype).removeprefix('torch.')}. The file was changed after softmaxreg wrote it. {fix}"
+                f"Expected {name} in {source} to be {_kind(want)}; got {_kind(got)}. The file was changed after "
+                f"softmaxreg wrote it. {fix}"
             )
         if got.is_floating_point() and not bool(got.isfinite().all()):
             raise CheckpointError(f"Expected finite values in {name} of {source}; got NaN or infinite ones. {fix}")
@@ -248,36 +261,61 @@ def save_training_state(run_dir: Path, state: TrainingState) -> None:
         **{f"rng.{name}": t for name, t in state.rng.items()},
     }
     meta = {"format": _FORMAT, "epoch": state.epoch, "optimizer": optimizer_meta, **state.extra}
-    atomic_write_files({run_dir / RESUME_TENSORS: _to_bytes(tensors, state.epoch), run_dir / RESUME_STATE: json_bytes(meta)})
+    atomic_write_files(
+        {run_dir / RESUME_TENSORS: _to_bytes(tensors, state.epoch), run_dir / RESUME_STATE: json_bytes(meta)}
+    )
 
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _is_optimizer(v: Any) -> bool:
+    groups = v.get("param_groups") if isinstance(v, dict) else None
+    return (
+        isinstance(v.get("state") if isinstance(v, dict) else None, dict)
+        and isinstance(groups, list)
+        and all(isinstance(g, dict) and isinstance(g.get("params"), list) for g in groups)
+    )
+
+
+def _is_history(v: Any, epochs: Any) -> bool:
+    """Rows of numbers for epochs 1, 2, ..., ``epochs``."""
+    return isinstance(v, list) and len(v) == epochs and all(
+        isinstance(row, dict) and row.get("epoch") == i and all(_is_number(x) for x in row.values())
+        for i, row in enumerate(v, start=1)
+    )
+
+
+def _is_board(v: Any) -> bool:
+    """Label -> list of ``[x, y]`` points."""
+    points = [p for line in v.values() for p in line] if isinstance(v, dict) and all(
+        isinstance(line, list) for line in v.values()) else None  # fmt: skip
+    return points is not None and all(isinstance(p, list) and len(p) == 2 and all(map(_is_number, p)) for p in points)
+
+
+def _is_early_stopping(v: Any) -> bool:
+    return v is None or (
+        isinstance(v, dict)
+        and (v.get("best") is None or _is_number(v.get("best")))
+        and isinstance(v.get("best_epoch"), int)
+        and isinstance(v.get("wait"), int)
+    )
+
+
 def _resume_json_problem(meta: dict[str, Any]) -> tuple[str, str] | None:
     """The first ``(key, what it should be)`` that ``resume.json``'s content gets wrong."""
     epoch = meta.get("epoch")
-    checks = [
-        ("epoch", "a positive integer", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1),
-        ("optimizer", 'an object with "state" and "param_groups"',
-         lambda v: isinstance(v, dict) and isinstance(v.get("state"), dict) and isinstance(v.get("param_groups"), list)
-         and all(isinstance(g, dict) and isinstance(g.get("params"), list) for g in v["param_groups"])),
-        ("history", f"a list of {epoch} rows of numbers, epochs 1 to {epoch}",
-         lambda v: isinstance(v, list) and len(v) == epoch and all(
-             isinstance(row, dict) and row.get("epoch") == i and all(_is_number(x) for x in row.values())
-             for i, row in enumerate(v, start=1))),
-        ("board", "an object of lists of [x, y] points",
-         lambda v: isinstance(v, dict) and all(isinstance(points, list) and all(
-             isinstance(p, list) and len(p) == 2 and all(_is_number(x) for x in p) for p in points) for points in v.values())),
-        ("early_stopping", 'null or an object with "best", "best_epoch" and "wait"',
-         lambda v: v is None or (isinstance(v, dict) and (v.get("best") is None or _is_number(v.get("best")))
-                                 and isinstance(v.get("best_epoch"), int) and isinstance(v.get("wait"), int))),
-    ]  # fmt: skip
-    for key, expected, ok in checks:
-        if key in ("epoch", "optimizer") or key in meta:  # the others are optional
-            if key not in meta or not ok(meta[key]):
-                return key, expected
+    checks = [  # (key, required, what it should be, test)
+        ("epoch", True, "a positive integer", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1),
+        ("optimizer", True, 'an object with "state" and "param_groups"', _is_optimizer),
+        ("history", False, f"a list of {epoch} rows of numbers, epochs 1 to {epoch}", lambda v: _is_history(v, epoch)),
+        ("board", False, "an object of lists of [x, y] points", _is_board),
+        ("early_stopping", False, 'null or an object with "best", "best_epoch" and "wait"', _is_early_stopping),
+    ]
+    for key, required, expected, ok in checks:
+        if (required and key not in meta) or (key in meta and not ok(meta[key])):
+            return key, expected
     return None
 
 
@@ -299,11 +337,13 @@ def _describe(value: Any) -> str:
 def _check_rng(rng: dict[str, torch.Tensor], source: Path) -> None:
     cpu = torch.get_rng_state()
     if "cpu" not in rng:
-        raise CheckpointError(f"Expected the tensor rng.cpu (the random generator's state) in {source}; it is missing. {RESUME_FIX}")
+        raise CheckpointError(
+            f"Expected the tensor rng.cpu (the random generator's state) in {source}; it is missing. {RESUME_FIX}"
+        )
     if rng["cpu"].shape != cpu.shape or rng["cpu"].dtype != cpu.dtype:
         raise CheckpointError(
-            f"Expected rng.cpu in {source} to be {_shape(cpu)} uint8; got {_shape(rng['cpu'])} "
-            f"{str(rng['cpu'].dtype).removeprefix('torch.')}. The file was changed after softmaxreg wrote it. {RESUME_FIX}"
+            f"Expected rng.cpu in {source} to be {_kind(cpu)}; got {_kind(rng['cpu'])}. The file was changed after "
+            f"softmaxreg wrote it. {RESUME_FIX}"
         )
 
 
@@ -316,7 +356,7 @@ def load_training_state(run_dir: Path) -> TrainingState:
         CheckpointError: the files are missing, damaged, inconsistent, or not written by softmaxreg.
     """
     run_dir = Path(run_dir)
-    meta = read_json(run_dir / RESUME_STATE, "No epoch of this run was completed, so there is nothing to resume.", RESUME_FIX)
+    meta = read_json(run_dir / RESUME_STATE, NOTHING_TO_RESUME, RESUME_FIX)
     problem = _resume_json_problem(meta)
     if problem is not None:
         key, expected = problem
@@ -368,4 +408,5 @@ def check_training_state(state: TrainingState, model: torch.nn.Module, run_dir: 
     for i, entry in state.optimizer["state"].items():
         for key, value in entry.items():
             if isinstance(value, torch.Tensor) and value.dim() > 0:  # per-parameter buffers, e.g. momentum
-                check_tensors({f"optimizer.{i}.{key}": params[i].detach()}, {f"optimizer.{i}.{key}": value}, source, RESUME_FIX)
+                name = f"optimizer.{i}.{key}"
+                check_tensors({name: params[i].detach()}, {name: value}, source, RESUME_FIX)

@@ -32,6 +32,7 @@ MODEL_DESCRIPTION = "model.json"  # written by softmaxreg.checkpoint after each 
 RESUME_STATE = "resume.json"  # idem
 DAMAGED_FIX = "Restore the run folder from a backup, or train a new run (softmaxreg train)."
 RESUME_FIX = "This run cannot be resumed; start a new one with softmaxreg train."
+NOTHING_TO_RESUME = "No epoch of this run was completed, so there is nothing to resume."
 
 
 def new_run_dir(base: str | os.PathLike[str] = "runs", prefix: str = "") -> Path:
@@ -214,6 +215,15 @@ def _is_count(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
 
 
+def _is_names(value: Any, count: int) -> bool:
+    return isinstance(value, list) and len(value) == count and all(isinstance(n, str) for n in value)
+
+
+def _is_shape(value: Any, size: int) -> bool:
+    """At least (height, width), of positive sizes whose product is ``size``."""
+    return isinstance(value, list) and len(value) >= 2 and all(map(_is_count, value)) and math.prod(value) == size
+
+
 def _description_problem(meta: dict[str, Any]) -> tuple[str, str, Any] | None:
     """The first ``(key, what it should be, what it is)`` that is wrong in a model description."""
     checks = [
@@ -224,12 +234,11 @@ def _description_problem(meta: dict[str, Any]) -> tuple[str, str, Any] | None:
          lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0),
     ]  # fmt: skip
     if "class_names" in meta:
-        checks.append(("class_names", f"a list of {meta['num_outputs']} names",
-                       lambda v: isinstance(v, list) and len(v) == meta["num_outputs"] and all(isinstance(n, str) for n in v)))  # fmt: skip
+        count = meta["num_outputs"]
+        checks.append(("class_names", f"a list of {count} names", lambda v: _is_names(v, count)))
     if "input_shape" in meta:
         checks.append(("input_shape", f"a list of sizes whose product is num_inputs ({meta['num_inputs']})",
-                       lambda v: isinstance(v, list) and len(v) >= 2 and all(_is_count(n) for n in v)
-                       and math.prod(v) == meta["num_inputs"]))  # fmt: skip
+                       lambda v: _is_shape(v, meta["num_inputs"])))  # fmt: skip
     if "epoch" in meta:
         checks.append(("epoch", "a positive integer", _is_count))
     for key, expected, ok in checks:
@@ -248,12 +257,13 @@ def check_model_description(meta: dict[str, Any], path: Path) -> dict[str, Any]:
         CheckpointError: a key is missing or has a value of the wrong kind.
 
     Examples:
-        >>> check_model_description({"model": "concise", "num_inputs": 784, "num_outputs": 10, "lr": 0.1}, Path("m.json"))["lr"]
+        >>> meta = {"model": "concise", "num_inputs": 784, "num_outputs": 10, "lr": 0.1}
+        >>> check_model_description(meta, Path("m.json"))["lr"]
         0.1
-        >>> check_model_description({"model": "concise", "num_inputs": 784, "num_outputs": 10}, Path("m.json"))
+        >>> check_model_description({**meta, "lr": None}, Path("m.json"))
         Traceback (most recent call last):
         ...
-        softmaxreg.errors.CheckpointError: Expected the keys model, num_inputs, num_outputs, lr in m.json; lr is missing. ...
+        softmaxreg.errors.CheckpointError: Expected `lr` in m.json to be a positive number; got None. ...
     """
     missing = [key for key in _REQUIRED if key not in meta]
     if missing:
@@ -279,7 +289,7 @@ def completed_epochs(run_dir: str | os.PathLike[str]) -> int:
         CheckpointError: no epoch was completed, or the file is damaged.
     """
     path = Path(run_dir) / RESUME_STATE
-    epoch = read_json(path, "No epoch of this run was completed, so there is nothing to resume.", RESUME_FIX).get("epoch")
+    epoch = read_json(path, NOTHING_TO_RESUME, RESUME_FIX).get("epoch")
     if not _is_count(epoch):
         raise CheckpointError(
             f"Expected `epoch` in {path} to be a positive integer; got {epoch!r}. It was not written by softmaxreg, "
