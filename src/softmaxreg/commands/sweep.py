@@ -15,6 +15,7 @@ from softmaxreg.cli import EXIT_INTERRUPTED
 from softmaxreg.commands._common import (
     config_from_args,
     console_callbacks,
+    diverged_message,
     interrupted_message,
     load_data,
     make_run_dir,
@@ -55,12 +56,10 @@ def run(args: argparse.Namespace) -> int:
             warn(interrupted_message(run_dir, len(result.history)))
             return EXIT_INTERRUPTED
         if result.diverged:
-            from softmaxreg.commands.train import diverged_message
-
-            warn(f"softmaxreg: lr {lr:g}: {diverged_message(result)}")
+            warn(f"softmaxreg: lr {lr:g}: {diverged_message(result.diverged, run_dir, len(result.history))}")
         results[lr] = result
     table = [_row(lr, result) for lr, result in results.items()]
-    histories = {f"lr {lr:g}": result.history for lr, result in results.items()}
+    histories = {f"lr {lr:g}" + (" (diverged)" if r.diverged else ""): r.history for lr, r in results.items()}
     fig = figures.sweep_figure(histories, lang, {"epochs": base.epochs, "batch_size": base.batch_size})
     figures.save(fig, sweep_dir / "sweep.png")
     atomic_write_text(sweep_dir / "sweep.csv", _csv(table))

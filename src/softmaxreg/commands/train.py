@@ -11,6 +11,7 @@ from softmaxreg.cli import EXIT_INTERRUPTED
 from softmaxreg.commands._common import (
     config_from_args,
     console_callbacks,
+    diverged_message,
     explicit_settings,
     interrupted_message,
     load_data,
@@ -96,20 +97,10 @@ def _resumed_config(saved: dict[str, Any], args: argparse.Namespace, done: int) 
     return config
 
 
-def diverged_message(result: Any) -> str:
-    """The `TrainingDivergedError` message plus what the run folder keeps."""
-    done = len(result.history)
-    kept = (
-        f"{result.run_dir} keeps epoch{'s 1-' if done > 1 else ' '}{done} (metrics and checkpoints); the diverged "
-        "epoch was not recorded." if done else f"{result.run_dir} holds no completed epoch."
-    )
-    return f"{result.diverged} {kept}"
-
-
 def _report(result: Any, num_test: int) -> int:
     summary = result.summary
     if result.diverged:
-        raise TrainingDivergedError(diverged_message(result))
+        raise TrainingDivergedError(diverged_message(result.diverged, result.run_dir, len(result.history)))
     if result.interrupted:
         warn(interrupted_message(result.run_dir, len(result.history)))
         return EXIT_INTERRUPTED
