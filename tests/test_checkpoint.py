@@ -90,10 +90,10 @@ def test_load_model_errors(tmp_path):
         checkpoint.load_model(tmp_path)
     scratch = {"model": "scratch", "num_inputs": 784, "num_outputs": 10, "lr": 0.1}
     (tmp_path / "model.json").write_text(json.dumps(scratch))
-    with pytest.raises(CheckpointError, match="Expected a checkpoint at .*model.safetensors; the file does not exist"):
+    with pytest.raises(CheckpointError, match="Expected model.safetensors in .*; it does not exist"):
         checkpoint.load_model(tmp_path)
     (tmp_path / "model.safetensors").write_bytes(b"garbage")
-    with pytest.raises(CheckpointError, match="Expected a safetensors checkpoint in"):
+    with pytest.raises(CheckpointError, match="Expected a safetensors file in .*model.safetensors; got 7 bytes"):
         checkpoint.load_model(tmp_path)
     concise = SoftmaxRegression(10, 0.1)
     concise(torch.zeros(1, 784))

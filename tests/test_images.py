@@ -116,7 +116,7 @@ def test_load_image_of_a_large_jpeg_is_reduced_while_decoding(tmp_path):
         ("missing.png", None, "Expected an image at {p}; the file does not exist."),
         ("notes.png", b"just text", "Expected a PNG or JPEG image in {p}; Pillow does not recognise the file."),
         ("folder.png", "dir", "Expected an image file; {p} is a folder."),
-        ("cut.png", "truncated", "Cannot read the image {p}: "),
+        ("cut.png", "truncated", "Expected a complete image in {p}; got a truncated or damaged file (Pillow: "),
     ],
 )
 def test_unreadable_images(tmp_path, name, content, message):

@@ -32,6 +32,7 @@ _EXPORTS = {
     "try_gpu": "softmaxreg.devices",
     "try_all_gpus": "softmaxreg.devices",
     "SoftmaxRegError": "softmaxreg.errors",
+    "TrainingDivergedError": "softmaxreg.errors",  # what Trainer.fit raises on a NaN/inf loss
     # d2l chapters 3-4: plotting, tensor aliases, linear regression
     "plt": "softmaxreg.plotting",
     "plot": "softmaxreg.plotting",
@@ -89,7 +90,7 @@ if TYPE_CHECKING:  # static analysers see the real names
     from softmaxreg.board import ProgressBoard
     from softmaxreg.data import DataModule, TensorLoader
     from softmaxreg.devices import cpu, gpu, num_gpus, try_all_gpus, try_gpu
-    from softmaxreg.errors import SoftmaxRegError
+    from softmaxreg.errors import SoftmaxRegError, TrainingDivergedError
     from softmaxreg.fashion_mnist import FashionMNIST
     from softmaxreg.hyperparameters import HyperParameters, add_to_class
     from softmaxreg.labels import text_labels

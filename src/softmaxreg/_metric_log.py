@@ -13,10 +13,19 @@ Examples:
     >>> log.add("val_acc", torch.tensor(0.5), 4)
     >>> log.epoch_means()                          # (3 + 0 + 2) / 8
     {'val_acc': 0.625}
+
+A non-finite value costs nothing until its window closes; then the sum is NaN or infinite and
+`nonfinite` says which batch of the epoch gave the first one:
+
+    >>> log.add("train_loss", torch.tensor(0.5), 2)
+    >>> log.add("train_loss", torch.tensor(float("nan")), 2)
+    >>> log.window_mean("train_loss"), log.nonfinite["train_loss"]
+    (nan, (1, nan))
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -27,13 +36,28 @@ def _weighted_sum(values: list[torch.Tensor], weights: list[int]) -> float:
     return float(stacked @ torch.tensor(weights, dtype=torch.float64, device=stacked.device))
 
 
+def _first_nonfinite(values: list[torch.Tensor]) -> tuple[int, float]:
+    """Index and value of the first NaN or infinite value (there is one)."""
+    stacked = torch.stack(values).reshape(len(values))  # (num_batches,)
+    index = int((~stacked.isfinite()).nonzero()[0])
+    return index, float(stacked[index])
+
+
 class MetricLog:
-    """Pending per-batch values of each metric, and the epoch's running weighted sums."""
+    """Pending per-batch values of each metric, and the epoch's running weighted sums.
+
+    Attributes:
+        nonfinite: metric label -> ``(index, value)`` of its first NaN or infinite value in the
+            epoch so far (``index``: 0-based, in the order the values were added), among the
+            values summed so far.
+    """
 
     def __init__(self) -> None:
         self._pending: dict[str, tuple[list[torch.Tensor], list[int]]] = {}
         self._sums: dict[str, float] = {}
         self._counts: dict[str, int] = {}
+        self._seen: dict[str, int] = {}  # values summed so far this epoch, per label
+        self.nonfinite: dict[str, tuple[int, float]] = {}
 
     def add(self, label: str, value: Any, weight: int) -> None:
         """Take one batch's mean ``value`` of metric ``label``, for a batch of ``weight`` examples."""
@@ -48,6 +72,11 @@ class MetricLog:
         if not values:
             return 0.0, 0
         total, count = _weighted_sum(values, weights), sum(weights)
+        seen = self._seen.get(label, 0)
+        if not math.isfinite(total) and label not in self.nonfinite:  # the rare path: find the culprit
+            index, value = _first_nonfinite(values)
+            self.nonfinite[label] = (seen + index, value)
+        self._seen[label] = seen + len(values)
         self._sums[label] = self._sums.get(label, 0.0) + total
         self._counts[label] = self._counts.get(label, 0) + count
         return total, count
@@ -66,5 +95,5 @@ class MetricLog:
         for label in list(self._pending):
             self._flush(label)
         means = {label: float(f"{self._sums[label] / self._counts[label]:.12g}") for label in self._sums}
-        self._sums, self._counts = {}, {}
+        self._sums, self._counts, self._seen, self.nonfinite = {}, {}, {}, {}
         return means

@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from softmaxreg import checkpoint, runs
 from softmaxreg._validate import check_positive_int
+from softmaxreg.errors import CheckpointError
 
 
 def format_epoch(metrics: dict[str, float], max_epochs: int) -> str:
@@ -181,6 +182,16 @@ class Resume:
         self.stateful = stateful
 
     def on_fit_start(self, trainer: Any, model: Any) -> None:
+        try:
+            self._restore(trainer, model)
+        except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as err:  # checked before; a last guard
+            first = str(err).strip().splitlines()[0] if str(err).strip() else repr(err)
+            raise CheckpointError(
+                f"Expected a saved training state that fits this run; got one that does not ({first}). "
+                + runs.RESUME_FIX
+            ) from None
+
+    def _restore(self, trainer: Any, model: Any) -> None:
         state = self.state
         model.load_state_dict(state.model)
         trainer.optim.load_state_dict(state.optimizer)
@@ -219,6 +230,16 @@ class RunRecorder:
             self.model_epoch = {key: saved.get(key) for key in ("epoch", "val_loss", "val_acc")}
 
     def on_epoch_end(self, trainer: Any, model: Any, metrics: dict[str, float]) -> None:
+        try:
+            self._save_epoch(trainer, model, metrics)
+        except OSError as err:  # e.g. a full disk: each file is whole, old or new (atomic writes)
+            raise CheckpointError(
+                f"Expected to save epoch {metrics['epoch']} into {self.run_dir}; got an error: {err.strerror or err}. "
+                "Free some space or fix the folder's permissions, then resume: "
+                f"softmaxreg train --resume {self.run_dir}"
+            ) from None
+
+    def _save_epoch(self, trainer: Any, model: Any, metrics: dict[str, float]) -> None:
         if self.early_stopping is None or self.early_stopping.improved:
             self.model_epoch = {key: metrics.get(key) for key in ("epoch", "val_loss", "val_acc")}
             checkpoint.save_checkpoint(model, self.run_dir, {**self.metadata, **self.model_epoch})
@@ -238,6 +259,7 @@ class RunRecorder:
             "model_epoch": (self.model_epoch or {}).get("epoch"),
             "stopped_early": bool(trainer.should_stop and self.early_stopping is not None),
             "interrupted": bool(trainer.interrupted),
+            "diverged": str(trainer.diverged) if getattr(trainer, "diverged", None) is not None else None,
         }
 
     def _training_state(self, trainer: Any, model: Any, epoch: int) -> checkpoint.TrainingState:

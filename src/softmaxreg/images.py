@@ -4,7 +4,8 @@ Fashion-MNIST was made from product photos on white: trim the background, shrink
 to 28 pixels, centre on a 28×28 canvas, negate, 8-bit grey (Xiao et al., 2017). `to_fashion_mnist`
 does the same with any image Pillow can open, of any size or colour mode:
 
-1. transparent pixels become white (a cut-out product is a product on white);
+1. transparent pixels become the background that contrasts with the visible ones: white behind a
+   dark object (a cut-out product is a product on white), black behind a light one;
 2. grey, then invert when the background is light (``invert='auto'``; ``'yes'``/``'no'`` force it):
    the background is the median of the border pixels;
 3. a dark but not black background is mapped to black;
@@ -13,11 +14,21 @@ does the same with any image Pillow can open, of any size or colour mode:
 
 An image that is already 28×28 is used as it is after steps 1–3, so Fashion-MNIST images come back
 unchanged.
+
+What `load_image` accepts: any file Pillow decodes, in any colour mode (grey, 16-bit grey, palette
+with or without transparency, RGB, RGBA, CMYK, LA...). It refuses, with an `ImageError` naming the
+file: a missing, empty, unrecognised, truncated or damaged file, and an image of more than
+``PIL.Image.MAX_IMAGE_PIXELS`` pixels (about 89 million: a possible decompression bomb; Pillow
+only warns below twice that, softmaxreg refuses). Of a multi-frame file (animated GIF or PNG,
+multi-page TIFF) it uses the first frame and logs a warning saying so.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +36,8 @@ import numpy as np
 
 from softmaxreg._validate import check_choice
 from softmaxreg.errors import ImageError
+
+logger = logging.getLogger(__name__)
 
 INVERT_CHOICES = ("auto", "yes", "no")
 _OBJECT_LEVEL = 0.05 * 255  # Fashion-MNIST's trim tolerance: 5% of the intensity range
@@ -34,50 +47,139 @@ _MIN_SHARE = 0.01  # a row or column belongs to the object when more than 1% of 
 def load_image(path: str | os.PathLike[str]) -> Any:
     """Open an image file fully (Pillow decodes PNG, JPEG and more), upright as its EXIF says.
 
+    Of a multi-frame file, the first frame (with a logged warning).
+
     Raises:
-        ImageError: the file is missing, unreadable, not an image, or too large to decode safely.
+        ImageError: the file is missing, empty, unreadable, not an image, damaged, 0×0, or has
+            more than ``PIL.Image.MAX_IMAGE_PIXELS`` pixels.
     """
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import Image, UnidentifiedImageError
 
     path = Path(path)
     try:
-        with Image.open(path) as image:
-            image.draft("L", (256, 256))  # JPEG: decode a reduced grey image, much faster for photos
-            image.load()
-            return ImageOps.exif_transpose(image)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)  # refuse, do not just warn
+            image = _decode(path)
     except FileNotFoundError:
         raise ImageError(f"Expected an image at {path}; the file does not exist.") from None
     except IsADirectoryError:
         raise ImageError(f"Expected an image file; {path} is a folder.") from None
     except UnidentifiedImageError:
+        if path.stat().st_size == 0:
+            raise ImageError(f"Expected an image in {path}; got an empty file (0 bytes).") from None
         raise ImageError(f"Expected a PNG or JPEG image in {path}; Pillow does not recognise the file.") from None
-    except Image.DecompressionBombError as err:
-        raise ImageError(f"{path} is too large to decode safely ({err}).") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        raise ImageError(_too_large(path, err)) from None
     except (OSError, SyntaxError, ValueError) as err:
-        raise ImageError(f"Cannot read the image {path}: {err}. Is the file complete?") from None
+        raise ImageError(
+            f"Expected a complete image in {path}; got a truncated or damaged file (Pillow: {_one_line(err)}). "
+            "Save or download it again."
+        ) from None
+    except Exception as err:  # Pillow's decoders raise many kinds of errors on damaged files
+        pillow = f"{type(err).__name__}: {_one_line(err)}"
+        raise ImageError(
+            f"Expected a complete image in {path}; got a damaged file (Pillow: {pillow}). Save or download it again."
+        ) from None
+    if image.width == 0 or image.height == 0:
+        raise ImageError(f"Expected an image of at least 1×1 pixels in {path}; got {image.width}×{image.height}.")
+    return image
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split())
+
+
+def _decode(path: Path) -> Any:
+    from PIL import Image, ImageOps
+
+    with Image.open(path) as image:
+        frames = getattr(image, "n_frames", 1)
+        image.draft("L", (256, 256))  # JPEG: decode a reduced grey image, much faster for photos
+        image.load()
+        if frames > 1 and image.format != "MPO":  # MPO: a phone photo and its previews, the first is the photo
+            logger.warning("%s has %d frames; using the first.", path, frames)
+        return ImageOps.exif_transpose(image)  # a copy, which outlives the file
+
+
+def _too_large(path: Path, err: BaseException) -> str:
+    from PIL import Image
+
+    found = re.search(r"\((\d+) pixels\)", str(err))
+    size = f"{int(found[1]):,} pixels" if found else str(err)
+    limit = Image.MAX_IMAGE_PIXELS or 0
+    return (
+        f"Expected an image of at most {limit:,} pixels in {path}; got {size}. It is refused as a possible "
+        "decompression bomb: shrink it (a few hundred pixels a side is plenty) and try again."
+    )
+
+
+def prepare_image(
+    path: str | os.PathLike[str], invert: str = "auto", size: tuple[int, int] = (28, 28)
+) -> tuple[np.ndarray, bool]:
+    """`load_image` then `to_fashion_mnist`; every `ImageError` names the file.
+
+    Examples:
+        >>> import tempfile
+        >>> from PIL import Image
+        >>> path = Path(tempfile.mkdtemp()) / "white.png"
+        >>> Image.new("RGB", (60, 40), "white").save(path)
+        >>> pixels, inverted = prepare_image(path)
+        >>> pixels.shape, pixels.dtype.name, inverted
+        ((28, 28), 'uint8', True)
+    """
+    image = load_image(path)
+    try:
+        return to_fashion_mnist(image, invert, size)
+    except ImageError as err:
+        raise ImageError(f"Cannot use the image {path}: {err}") from None
 
 
 def to_grey(image: Any) -> np.ndarray:
-    """Pixels of a Pillow image as float grey levels in [0, 255], transparency shown as white.
+    """Pixels of a Pillow image as float grey levels in [0, 255]; transparency becomes background.
+
+    Transparent pixels are shown over white when the visible ones are dark on average, over black
+    when they are light, so that the object always stands out. 16-bit grey is scaled, not clipped.
+
+    Raises:
+        ImageError: the image's colour mode cannot be made grey.
 
     Examples:
         >>> from PIL import Image
         >>> to_grey(Image.new("RGBA", (2, 1), (0, 0, 0, 0))).tolist()
         [[255.0, 255.0]]
+        >>> light = Image.new("LA", (2, 1), (0, 0))
+        >>> light.putpixel((0, 0), (250, 255))  # one opaque light pixel: the background becomes black
+        >>> to_grey(light).tolist()
+        [[250.0, 0.0]]
         >>> to_grey(Image.new("I;16", (1, 1), 65535)).tolist()
         [[255.0]]
     """
-    from PIL import Image
-
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        image = image.convert("RGBA")
-        white = Image.new("RGBA", image.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(white, image)
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (image.mode == "P" and "transparency" in image.info):
+        return _over_background(image.convert("LA").convert("RGBA") if image.mode == "La" else image.convert("RGBA"))
     if image.mode.startswith("I") or image.mode == "F":  # 16/32-bit grey: scale, do not clip
         pixels = np.asarray(image, dtype=np.float64)
-        top = 65535.0 if pixels.max() > 255 else 255.0
+        pixels = np.nan_to_num(pixels, nan=0.0, posinf=65535.0, neginf=0.0)
+        top = 65535.0 if image.mode.startswith("I;16") or pixels.max() > 255 else 255.0
         return np.clip(pixels * (255.0 / top), 0, 255)
-    return np.asarray(image.convert("L"), dtype=np.float64)
+    for route in (("L",), ("RGB", "L")):  # some modes (e.g. LAB, HSV) only go to grey through RGB, if at all
+        try:
+            converted = image
+            for mode in route:
+                converted = converted.convert(mode)
+            return np.asarray(converted, dtype=np.float64)
+        except ValueError:
+            continue
+    raise ImageError(f"Expected an image in a colour mode that can be made grey; got mode {image.mode}.")
+
+
+def _over_background(rgba: Any) -> np.ndarray:
+    """Grey levels of an RGBA image over white (dark object) or black (light object)."""
+    grey = np.asarray(rgba.convert("RGB").convert("L"), dtype=np.float64)  # (H, W)
+    alpha = np.asarray(rgba.getchannel("A"), dtype=np.float64) / 255.0  # (H, W) in [0, 1]
+    weight = alpha.sum()
+    level = float((grey * alpha).sum() / weight) if weight > 0 else 0.0  # mean grey of what is visible
+    background = 255.0 if level <= 127.5 else 0.0
+    return grey * alpha + background * (1.0 - alpha)
 
 
 def border_level(pixels: np.ndarray) -> float:
@@ -127,6 +229,10 @@ def to_fashion_mnist(image: Any, invert: str = "auto", size: tuple[int, int] = (
         ``(pixels, inverted)``: a ``size`` uint8 array (light object on black) and whether it was
         inverted.
 
+    Raises:
+        ImageError: the image is 0×0 or its colour mode cannot be made grey.
+        ConfigError: ``invert`` is not one of ``INVERT_CHOICES``.
+
     Examples:
         >>> from PIL import Image, ImageDraw
         >>> photo = Image.new("RGB", (200, 100), "white")
@@ -136,6 +242,8 @@ def to_fashion_mnist(image: Any, invert: str = "auto", size: tuple[int, int] = (
         (True, (28, 28), 255, 0)
     """
     check_choice("invert", invert, INVERT_CHOICES)
+    if image.width == 0 or image.height == 0:
+        raise ImageError(f"Expected an image of at least 1×1 pixels; got {image.width}×{image.height}.")
     pixels = to_grey(image)  # (H, W)
     level = border_level(pixels)
     inverted = invert == "yes" or (invert == "auto" and level > 127.5)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
+import numbers
 import os
 import platform
 import sys
@@ -18,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from softmaxreg._atomic import atomic_write_json, atomic_write_text
-
+from softmaxreg.config import MODEL_CHOICES
 from softmaxreg.errors import CheckpointError
 
 METRICS_COLUMNS = ("epoch", "train_loss", "val_loss", "val_acc", "seconds")
@@ -28,6 +30,9 @@ SUMMARY = "summary.json"
 CURVES = "curves.png"
 MODEL_DESCRIPTION = "model.json"  # written by softmaxreg.checkpoint after each epoch
 RESUME_STATE = "resume.json"  # idem
+DAMAGED_FIX = "Restore the run folder from a backup, or train a new run (softmaxreg train)."
+RESUME_FIX = "This run cannot be resumed; start a new one with softmaxreg train."
+NOTHING_TO_RESUME = "No epoch of this run was completed, so there is nothing to resume."
 
 
 def new_run_dir(base: str | os.PathLike[str] = "runs", prefix: str = "") -> Path:
@@ -148,14 +153,34 @@ def write_config(run_dir: Path, options: dict[str, Any]) -> Path:
     return atomic_write_json(run_dir / CONFIG, {**options, "environment": environment()})
 
 
-def read_json(path: Path, hint: str) -> dict[str, Any]:
-    """Read a run folder's JSON file; a missing or damaged one is a `CheckpointError` ending with ``hint``."""
+def read_json(path: Path, hint: str, fix: str = DAMAGED_FIX) -> dict[str, Any]:
+    """Read a run folder's JSON object.
+
+    Args:
+        path: the file.
+        hint: what to say when the file does not exist.
+        fix: what to say when it is not a JSON object.
+
+    Raises:
+        CheckpointError: missing, unreadable, not JSON, or JSON but not an object.
+    """
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        value = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise CheckpointError(f"Expected {path.name} in {path.parent}; it does not exist. {hint}") from None
+    except IsADirectoryError:
+        raise CheckpointError(f"Expected a file at {path}; got a folder. {fix}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise CheckpointError(f"Expected JSON in {path}; it cannot be parsed ({err}).") from err
+        raise CheckpointError(f"Expected JSON in {path}; got a damaged file ({err}). {fix}") from None
+    if not isinstance(value, dict):
+        raise CheckpointError(f"Expected a JSON object in {path}; got {_json_type(value)}. {fix}")
+    return value
+
+
+def _json_type(value: Any) -> str:
+    """``'a list'``, ``'a string'``...: what a JSON value is, for messages."""
+    names = {list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
 
 
 def read_config(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
@@ -176,9 +201,85 @@ def read_model_description(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     """Read ``model.json`` of a run folder (what `softmaxreg.checkpoint` saved with the weights).
 
     Raises:
-        CheckpointError: missing or not JSON.
+        CheckpointError: missing, not JSON, or not a description of a softmaxreg model (see
+            `check_model_description`).
     """
-    return read_json(Path(run_dir) / MODEL_DESCRIPTION, "Is this a run folder with a completed epoch?")
+    path = Path(run_dir) / MODEL_DESCRIPTION
+    return check_model_description(read_json(path, "Is this a run folder with a completed epoch?"), path)
+
+
+_REQUIRED = ("model", "num_inputs", "num_outputs", "lr")
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
+
+
+def _is_names(value: Any, count: int) -> bool:
+    return isinstance(value, list) and len(value) == count and all(isinstance(n, str) for n in value)
+
+
+def _is_shape(value: Any, size: int) -> bool:
+    """At least (height, width), of positive sizes whose product is ``size``."""
+    return isinstance(value, list) and len(value) >= 2 and all(map(_is_count, value)) and math.prod(value) == size
+
+
+def _description_problem(meta: dict[str, Any]) -> tuple[str, str, Any] | None:
+    """The first ``(key, what it should be, what it is)`` that is wrong in a model description."""
+    checks = [
+        ("model", f"one of {', '.join(MODEL_CHOICES)}", lambda v: v in MODEL_CHOICES),
+        ("num_inputs", "a positive integer", _is_count),
+        ("num_outputs", "a positive integer", _is_count),
+        ("lr", "a positive number",
+         lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0),
+    ]  # fmt: skip
+    if "class_names" in meta:
+        count = meta["num_outputs"]
+        checks.append(("class_names", f"a list of {count} names", lambda v: _is_names(v, count)))
+    if "input_shape" in meta:
+        checks.append(("input_shape", f"a list of sizes whose product is num_inputs ({meta['num_inputs']})",
+                       lambda v: _is_shape(v, meta["num_inputs"])))  # fmt: skip
+    if "epoch" in meta:
+        checks.append(("epoch", "a positive integer", _is_count))
+    for key, expected, ok in checks:
+        if not ok(meta[key]):
+            return key, expected, meta[key]
+    return None
+
+
+def check_model_description(meta: dict[str, Any], path: Path) -> dict[str, Any]:
+    """Return ``model.json``'s content ``meta`` if it describes a model softmaxreg can rebuild.
+
+    Required: ``model``, ``num_inputs``, ``num_outputs``, ``lr``; checked when present:
+    ``class_names``, ``input_shape``, ``epoch``.
+
+    Raises:
+        CheckpointError: a key is missing or has a value of the wrong kind.
+
+    Examples:
+        >>> meta = {"model": "concise", "num_inputs": 784, "num_outputs": 10, "lr": 0.1}
+        >>> check_model_description(meta, Path("m.json"))["lr"]
+        0.1
+        >>> check_model_description({**meta, "lr": None}, Path("m.json"))
+        Traceback (most recent call last):
+        ...
+        softmaxreg.errors.CheckpointError: Expected `lr` in m.json to be a positive number; got None. ...
+    """
+    missing = [key for key in _REQUIRED if key not in meta]
+    if missing:
+        raise CheckpointError(
+            f"Expected the keys {', '.join(_REQUIRED)} in {path}; {', '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} missing. It was not written by softmaxreg, or was edited. "
+            + DAMAGED_FIX
+        )
+    problem = _description_problem(meta)
+    if problem is not None:
+        key, expected, value = problem
+        raise CheckpointError(
+            f"Expected `{key}` in {path} to be {expected}; got {value!r}. It was not written by softmaxreg, "
+            f"or was edited. {DAMAGED_FIX}"
+        )
+    return meta
 
 
 def completed_epochs(run_dir: str | os.PathLike[str]) -> int:
@@ -188,12 +289,10 @@ def completed_epochs(run_dir: str | os.PathLike[str]) -> int:
         CheckpointError: no epoch was completed, or the file is damaged.
     """
     path = Path(run_dir) / RESUME_STATE
-    try:
-        return int(json.loads(path.read_text(encoding="utf-8"))["epoch"])
-    except FileNotFoundError:
+    epoch = read_json(path, NOTHING_TO_RESUME, RESUME_FIX).get("epoch")
+    if not _is_count(epoch):
         raise CheckpointError(
-            f"Expected {RESUME_STATE} in {run_dir}; it does not exist. No epoch of this run was completed, "
-            "so there is nothing to resume."
-        ) from None
-    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError) as err:
-        raise CheckpointError(f"The resume state {path} is damaged ({err!r}); the run cannot be resumed.") from None
+            f"Expected `epoch` in {path} to be a positive integer; got {epoch!r}. It was not written by softmaxreg, "
+            f"or was edited. {RESUME_FIX}"
+        )
+    return int(epoch)

@@ -13,19 +13,29 @@ The loop, as a reader should see it::
                     loss = model.training_step(prepare_batch(batch))   # model.plot() -> record()
                     optim.zero_grad(); loss.backward(); clip_gradients(); optim.step()
                     train_batch_idx += 1
+                    # when a board window closes: a NaN/inf train_loss raises TrainingDivergedError
                 model.eval()
                 with no_grad: for batch in val_dataloader:
                     model.validation_step(prepare_batch(batch));  val_batch_idx += 1
+            check_parameters()            # NaN/inf weights raise TrainingDivergedError
             end_epoch()                   # exact epoch means -> history, board, callbacks
             if should_stop: break
+        on_fit_end()                      # also after TrainingDivergedError, which is then re-raised
 
 Metrics are exact: every value a model reports through ``plot`` is weighted by its batch's size, so
 an epoch's ``val_acc`` is the accuracy over all validation examples, whatever the batch size.
+
+Divergence costs no device sync per step: the train losses that ``plot`` collects are summed when
+a board window closes anyway (twice an epoch by default), and a NaN or infinite sum is traced back
+to the first bad batch. `fit` then stops with a `TrainingDivergedError` naming the epoch and step;
+the diverged epoch is not recorded (no ``on_epoch_end``), so checkpoints written by callbacks stay
+those of the last good epoch.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -34,6 +44,7 @@ import torch
 
 from softmaxreg._validate import check_nonnegative_int, check_nonnegative_number
 from softmaxreg.devices import cpu, resolve_device, try_gpu
+from softmaxreg.errors import TrainingDivergedError
 from softmaxreg._metric_log import MetricLog
 from softmaxreg.hyperparameters import HyperParameters
 
@@ -89,6 +100,8 @@ class Trainer(HyperParameters):
         should_stop: set it (e.g. from a callback) to stop after the current epoch.
         interrupted: set it (e.g. from a signal handler) to stop after the current step; the
             unfinished epoch is not recorded.
+        diverged: the `TrainingDivergedError` that stopped the last `fit`, else ``None`` (set
+            before ``on_fit_end`` callbacks run).
         start_epoch: the first epoch `fit` runs (0-based); ``on_fit_start`` callbacks may raise it
             to resume a run, after restoring the model, ``optim`` and ``history``.
     """
@@ -111,6 +124,7 @@ class Trainer(HyperParameters):
         self.gpus = [self.device] if self.device.type != "cpu" else []
         self.history: list[dict[str, float]] = []
         self.should_stop = self.interrupted = False
+        self.diverged: TrainingDivergedError | None = None
         self._start_recording(plotting=False)
 
     # -- d2l's surface -------------------------------------------------------------------------
@@ -134,23 +148,36 @@ class Trainer(HyperParameters):
         self.model = model
 
     def fit(self, model: Any, data: Any) -> None:
-        """Train ``model`` on ``data`` for ``max_epochs`` epochs (see the module docstring)."""
+        """Train ``model`` on ``data`` for ``max_epochs`` epochs (see the module docstring).
+
+        Raises:
+            TrainingDivergedError: the training loss or the parameters became NaN or infinite. The
+                message names the epoch and step of the first non-finite loss; `history` keeps the
+                completed epochs, ``on_fit_end`` callbacks have run, and the model's parameters are
+                those of the diverged step (reload a checkpoint to use the last good ones).
+        """
         self.prepare_data(data)
         self.prepare_model(model)
         self.optim = model.configure_optimizers()
         self.epoch = self.train_batch_idx = self.val_batch_idx = 0
-        self.history, self.should_stop, self.interrupted = [], False, False
+        self.history, self.should_stop, self.interrupted, self.diverged = [], False, False, None
         self.start_epoch = 0  # a callback's on_fit_start may raise it to resume a run (with its history)
         self._start_recording()
         self._callback("on_fit_start", model)
-        for self.epoch in range(self.start_epoch, self.max_epochs):
-            started = time.perf_counter()
-            self.fit_epoch()
-            if self.interrupted:
-                break
-            self.end_epoch(time.perf_counter() - started)
-            if self.should_stop:
-                break
+        try:
+            for self.epoch in range(self.start_epoch, self.max_epochs):
+                started = time.perf_counter()
+                self.fit_epoch()
+                if self.interrupted:
+                    break
+                self.check_parameters()
+                self.end_epoch(time.perf_counter() - started)
+                if self.should_stop:
+                    break
+        except TrainingDivergedError as err:
+            self.diverged = err
+            self._callback("on_fit_end", model)
+            raise
         self._callback("on_fit_end", model)
 
     def fit_epoch(self) -> None:
@@ -211,11 +238,40 @@ class Trainer(HyperParameters):
         if position not in windows:
             return
         mean = self._log.window_mean(label)
+        if train and not math.isfinite(mean) and label == "train_loss":
+            self._diverged(*self._log.nonfinite[label])
         if train:  # d2l's x: the mean of batch_idx / num_train_batches over the window
             x = (2 * index - (position - windows[position]) + 1) / 2 / self.num_train_batches
         else:
             x = self.epoch + 1
         self.model.board.draw(x, mean, label, every_n=1)
+
+    # -- divergence ----------------------------------------------------------------------------
+
+    def _hint(self) -> str:
+        lr = getattr(self.model, "lr", None)
+        return f"Lower the learning rate{f' (lr {lr:g})' if isinstance(lr, (int, float)) else ''} and train again."
+
+    def _diverged(self, index: int, value: float) -> None:
+        """Raise for the first non-finite train loss, the ``index``-th (0-based) of this epoch."""
+        step = self.epoch * self.num_train_batches + index + 1
+        raise TrainingDivergedError(
+            f"Expected a finite training loss; got {value} at epoch {self.epoch + 1}, batch {index + 1} of "
+            f"{self.num_train_batches} (step {step}): training diverged. {self._hint()}"
+        )
+
+    def check_parameters(self) -> None:
+        """Raise `TrainingDivergedError` if a parameter is NaN or infinite (one device sync).
+
+        Catches what the loss check cannot: a model that does not report its loss, or a non-finite
+        gradient in the epoch's last step.
+        """
+        params = [p.detach() for p in self.model.parameters() if not torch.nn.parameter.is_lazy(p)]
+        if params and not bool(torch.stack([p.isfinite().all() for p in params]).all()):
+            raise TrainingDivergedError(
+                f"Expected finite parameters after epoch {self.epoch + 1}; got NaN or infinite values: "
+                f"training diverged (a loss or gradient was not finite). {self._hint()}"
+            )
 
     def _start_recording(self, plotting: bool = True) -> None:
         self._log = MetricLog()

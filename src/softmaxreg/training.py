@@ -1,7 +1,8 @@
 """One training run into a run folder: model, `Trainer` and callbacks, for ``train`` and ``sweep``.
 
 The run folder's options file (``config.json``) is the caller's business; this module trains,
-keeps the folder's checkpoints and metrics current after every epoch, and stops cleanly on Ctrl-C.
+keeps the folder's checkpoints and metrics current after every epoch, stops cleanly on Ctrl-C, and
+when the loss diverges returns with the folder holding the last good epoch.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from typing import Any
 import torch
 
 from softmaxreg import callbacks as cb
+from softmaxreg import checkpoint
 from softmaxreg.checkpoint import TrainingState
 from softmaxreg.config import TrainConfig
+from softmaxreg.errors import TrainingDivergedError
 from softmaxreg.labels import class_names
 from softmaxreg.models import build_model
 from softmaxreg.trainer import Trainer
@@ -37,12 +40,15 @@ class RunResult:
         history: one dict per completed epoch (as in ``metrics.csv``).
         summary: ``summary.json``'s content.
         interrupted: whether Ctrl-C stopped it.
+        diverged: the `TrainingDivergedError` message when the loss became NaN or infinite (the
+            run folder then holds the epochs before), else ``None``.
     """
 
     run_dir: Path
     history: list[dict[str, float]]
     summary: dict[str, Any]
     interrupted: bool
+    diverged: str | None = None
 
 
 def model_metadata(config: TrainConfig, input_shape: Sequence[int], lang: str) -> dict[str, Any]:
@@ -66,6 +72,16 @@ def model_metadata(config: TrainConfig, input_shape: Sequence[int], lang: str) -
     }
 
 
+def check_resume(config: TrainConfig, data: Any, state: TrainingState, run_dir: Path) -> None:
+    """Check that a saved training state fits the model ``config`` trains on ``data``.
+
+    Raises:
+        CheckpointError: it does not (see `checkpoint.check_training_state`).
+    """
+    metadata = model_metadata(config, tuple(data.train.images.shape[1:]), "en")
+    checkpoint.check_training_state(state, checkpoint.empty_model(metadata), run_dir)
+
+
 def train_run(
     config: TrainConfig,
     data: Any,
@@ -87,10 +103,16 @@ def train_run(
         callbacks: more callbacks, called after the run's own (e.g. progress display).
 
     Returns:
-        The run's history and summary; ``interrupted`` when Ctrl-C stopped it after a step.
+        The run's history and summary; ``interrupted`` when Ctrl-C stopped it after a step,
+        ``diverged`` when a non-finite loss did.
+
+    Raises:
+        CheckpointError: ``resume`` does not fit the model (see `checkpoint.check_training_state`).
     """
     torch.manual_seed(config.seed)
     metadata = model_metadata(config, tuple(data.train.images.shape[1:]), lang)
+    if resume is not None:
+        check_resume(config, data, resume, run_dir)
     model = build_model(config.model, metadata["num_inputs"], metadata["num_outputs"], config.lr)
     early = cb.EarlyStopping(config.early_stopping) if config.early_stopping else None
     recorder = cb.RunRecorder(run_dir, metadata, early)
@@ -103,5 +125,9 @@ def train_run(
     own += [early] if early else []
     trainer = Trainer(max_epochs=config.epochs, device=device, callbacks=[*own, recorder, *callbacks])
     with interrupt:
-        trainer.fit(model, data)
-    return RunResult(Path(run_dir), trainer.history, recorder.summary(trainer), bool(trainer.interrupted))
+        try:
+            trainer.fit(model, data)
+        except TrainingDivergedError:
+            pass  # trainer.diverged says it; the folder keeps the last good epoch
+    diverged = str(trainer.diverged) if trainer.diverged is not None else None
+    return RunResult(Path(run_dir), trainer.history, recorder.summary(trainer), bool(trainer.interrupted), diverged)

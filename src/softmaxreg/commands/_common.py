@@ -93,6 +93,21 @@ def run_options(config: TrainConfig, args: argparse.Namespace, device: Any, data
     }
 
 
+def diverged_message(error: str, run_dir: Path, epochs_done: int) -> str:
+    """The `TrainingDivergedError` message ``error`` plus what the run folder keeps.
+
+    Examples:
+        >>> diverged_message("Diverged.", Path("runs/a"), 2)
+        'Diverged. runs/a keeps epochs 1-2 (metrics and checkpoints); the diverged epoch was not recorded.'
+        >>> diverged_message("Diverged.", Path("runs/a"), 0)
+        'Diverged. runs/a holds no completed epoch.'
+    """
+    if epochs_done == 0:
+        return f"{error} {run_dir} holds no completed epoch."
+    epochs = f"epochs 1-{epochs_done}" if epochs_done > 1 else "epoch 1"
+    return f"{error} {run_dir} keeps {epochs} (metrics and checkpoints); the diverged epoch was not recorded."
+
+
 def interrupted_message(run_dir: Path, epochs_done: int) -> str:
     """What to tell the user after Ctrl-C."""
     if epochs_done == 0:

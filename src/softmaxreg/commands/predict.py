@@ -13,7 +13,7 @@ import numpy as np
 from softmaxreg import runs
 from softmaxreg.commands._common import say
 from softmaxreg.errors import ConfigError
-from softmaxreg.images import load_image, to_fashion_mnist
+from softmaxreg.images import prepare_image
 from softmaxreg.labels import class_names
 
 
@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     if args.top_k > len(names):
         raise ConfigError(f"`--top-k` must be at most {len(names)}, the number of classes; got {args.top_k}.")
     size = tuple(meta.get("input_shape", (1, 28, 28))[-2:])
-    prepared = [to_fashion_mnist(load_image(path), args.invert, size) for path in args.images]
+    prepared = [prepare_image(path, args.invert, size) for path in args.images]
     import torch  # only once every image is known to be readable
 
     from softmaxreg.checkpoint import load_model

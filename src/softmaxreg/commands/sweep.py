@@ -1,4 +1,8 @@
-"""``softmaxreg sweep --lr ...``: one run per learning rate, one overlay plot, one table (§4.5 ex. 4)."""
+"""``softmaxreg sweep --lr ...``: one run per learning rate, one overlay plot, one table (§4.5 ex. 4).
+
+A learning rate whose loss becomes NaN or infinite is a result, not a failure: its run stops, the
+sweep says so on stderr, goes on with the next rate, and marks it ``diverged`` in the table.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from softmaxreg.cli import EXIT_INTERRUPTED
 from softmaxreg.commands._common import (
     config_from_args,
     console_callbacks,
+    diverged_message,
     interrupted_message,
     load_data,
     make_run_dir,
@@ -21,7 +26,7 @@ from softmaxreg.commands._common import (
 )
 from softmaxreg.errors import ConfigError
 
-COLUMNS = ("lr", "epochs", "train_loss", "val_loss", "val_acc", "best_epoch", "best_val_acc", "seconds")
+COLUMNS = ("lr", "epochs", "train_loss", "val_loss", "val_acc", "best_epoch", "best_val_acc", "seconds", "diverged")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,9 +55,11 @@ def run(args: argparse.Namespace) -> int:
         if result.interrupted:
             warn(interrupted_message(run_dir, len(result.history)))
             return EXIT_INTERRUPTED
+        if result.diverged:
+            warn(f"softmaxreg: lr {lr:g}: {diverged_message(result.diverged, run_dir, len(result.history))}")
         results[lr] = result
     table = [_row(lr, result) for lr, result in results.items()]
-    histories = {f"lr {lr:g}": result.history for lr, result in results.items()}
+    histories = {f"lr {lr:g}" + (" (diverged)" if r.diverged else ""): r.history for lr, r in results.items()}
     fig = figures.sweep_figure(histories, lang, {"epochs": base.epochs, "batch_size": base.batch_size})
     figures.save(fig, sweep_dir / "sweep.png")
     atomic_write_text(sweep_dir / "sweep.csv", _csv(table))
@@ -62,11 +69,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _row(lr: float, result: Any) -> dict[str, Any]:
-    last, summary = result.history[-1], result.summary
+    nan = float("nan")
+    last, summary = (result.history or [{}])[-1], result.summary  # a run that diverged in epoch 1 has no row
     return {
-        "lr": lr, "epochs": summary["epochs"], "train_loss": last["train_loss"], "val_loss": last["val_loss"],
-        "val_acc": last["val_acc"], "best_epoch": summary["best_epoch"], "best_val_acc": summary["best_val_acc"],
-        "seconds": round(summary["total_seconds"], 3),
+        "lr": lr, "epochs": summary["epochs"], "train_loss": last.get("train_loss", nan),
+        "val_loss": last.get("val_loss", nan), "val_acc": last.get("val_acc", nan),
+        "best_epoch": summary.get("best_epoch", 0), "best_val_acc": summary.get("best_val_acc", nan),
+        "seconds": round(summary["total_seconds"], 3), "diverged": bool(result.diverged),
     }  # fmt: skip
 
 
@@ -89,5 +98,6 @@ def format_table(table: list[dict[str, Any]]) -> str:
         lines.append(
             f"{r['lr']:>8g}  {r['epochs']:>6}  {r['train_loss']:>10.4f}  {r['val_loss']:>8.4f}  {r['val_acc']:>7.4f}  "
             f"{r['best_epoch']:>10}  {r['best_val_acc']:>12.4f}  {r['seconds']:>7.1f}"
+            + ("  diverged" if r.get("diverged") else "")
         )
     return "\n".join(lines)

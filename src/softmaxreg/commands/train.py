@@ -11,6 +11,7 @@ from softmaxreg.cli import EXIT_INTERRUPTED
 from softmaxreg.commands._common import (
     config_from_args,
     console_callbacks,
+    diverged_message,
     explicit_settings,
     interrupted_message,
     load_data,
@@ -21,7 +22,7 @@ from softmaxreg.commands._common import (
     warn,
 )
 from softmaxreg.config import TrainConfig
-from softmaxreg.errors import ConfigError
+from softmaxreg.errors import CheckpointError, ConfigError, TrainingDivergedError
 
 # What --resume lets you change: the rest would make the run a different one.
 _RESUMABLE = {"epochs"}
@@ -53,7 +54,7 @@ def _resume(args: argparse.Namespace) -> int:
     config = _resumed_config(saved, args, runs.completed_epochs(run_dir))
     from softmaxreg.checkpoint import load_training_state  # torch: only once the options are known to be good
     from softmaxreg.devices import resolve_device
-    from softmaxreg.training import train_run
+    from softmaxreg.training import check_resume, train_run
 
     state = load_training_state(run_dir)
     device = resolve_device(args.device or saved.get("device") or "cpu")
@@ -61,6 +62,7 @@ def _resume(args: argparse.Namespace) -> int:
     args.offline = args.offline or bool(saved.get("offline"))
     data = load_data(config.batch_size, args.data_dir, args.offline)
     lang = args.lang or saved.get("lang") or "en"
+    check_resume(config, data, state, run_dir)  # before config.json records the resume
     options = run_options(config, args, device, data, lang)
     resumes = [*saved.get("resumes", []), {"at_epoch": state.epoch, "device_used": str(device)}]
     runs.write_config(run_dir, {**options, "device": args.device or saved.get("device"), "resumes": resumes})
@@ -72,7 +74,13 @@ def _resume(args: argparse.Namespace) -> int:
 
 def _resumed_config(saved: dict[str, Any], args: argparse.Namespace, done: int) -> TrainConfig:
     """The saved settings; only ``--epochs`` may change, and it must leave epochs to train."""
-    config = TrainConfig.from_dict(saved)
+    try:
+        config = TrainConfig.from_dict(saved)
+    except ConfigError as err:
+        raise CheckpointError(
+            f"Expected settings softmaxreg can use in {Path(args.resume) / runs.CONFIG}; got this: {err} "
+            f"{runs.RESUME_FIX}"
+        ) from None
     for name, value in explicit_settings(args).items():
         if name not in _RESUMABLE and value != getattr(config, name):
             option = "--" + name.replace("_", "-")
@@ -91,6 +99,8 @@ def _resumed_config(saved: dict[str, Any], args: argparse.Namespace, done: int) 
 
 def _report(result: Any, num_test: int) -> int:
     summary = result.summary
+    if result.diverged:
+        raise TrainingDivergedError(diverged_message(result.diverged, result.run_dir, len(result.history)))
     if result.interrupted:
         warn(interrupted_message(result.run_dir, len(result.history)))
         return EXIT_INTERRUPTED
