@@ -34,6 +34,7 @@ those of the last good epoch.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
@@ -49,6 +50,23 @@ from softmaxreg._metric_log import MetricLog
 from softmaxreg.hyperparameters import HyperParameters
 
 logger = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def _denormals_flushed() -> Iterator[None]:
+    """Treat denormal floats as zero while training, where the CPU can.
+
+    A large learning rate makes large logits, whose softmax has entries below 1e-38: x86 CPUs
+    compute with those denormals up to 100x slower (measured: an epoch at lr 1 took 8.5 s instead of
+    0.7 s, with the same accuracy). Numbers that small make no difference to SGD. The setting is
+    global and has no getter: it is switched off again afterwards.
+    """
+    changed = torch.set_flush_denormal(True)  # False where the CPU cannot do it: nothing to undo
+    try:
+        yield
+    finally:
+        if changed:
+            torch.set_flush_denormal(False)
 
 
 class _Counted:
@@ -165,20 +183,24 @@ class Trainer(HyperParameters):
         self._start_recording()
         self._callback("on_fit_start", model)
         try:
-            for self.epoch in range(self.start_epoch, self.max_epochs):
-                started = time.perf_counter()
-                self.fit_epoch()
-                if self.interrupted:
-                    break
-                self.check_parameters()
-                self.end_epoch(time.perf_counter() - started)
-                if self.should_stop:
-                    break
+            with _denormals_flushed():
+                self._fit_epochs()
         except TrainingDivergedError as err:
             self.diverged = err
             self._callback("on_fit_end", model)
             raise
         self._callback("on_fit_end", model)
+
+    def _fit_epochs(self) -> None:
+        for self.epoch in range(self.start_epoch, self.max_epochs):
+            started = time.perf_counter()
+            self.fit_epoch()
+            if self.interrupted:
+                break
+            self.check_parameters()
+            self.end_epoch(time.perf_counter() - started)
+            if self.should_stop:
+                break
 
     def fit_epoch(self) -> None:
         """One pass over the training data, then one over the validation data."""
