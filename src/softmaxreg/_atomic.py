@@ -14,17 +14,59 @@ Examples:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike[str], fsync: bool = True, suffix: str = ".tmp") -> Iterator[BinaryIO]:
+    """Write ``path`` through a temporary file next to it, renamed into place when the block ends.
+
+    The block gets the open binary file (its ``name`` is the temporary file's path, e.g. to check
+    the content before the rename). If the block raises, the temporary file is deleted and ``path``
+    is left as it was.
+
+    Args:
+        path: destination; its parent folder is created if needed.
+        fsync: flush the content to disk before the rename (skip it for data that is checked on
+            every read and can be rebuilt).
+        suffix: the temporary file's suffix (``.part`` for downloads).
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> target = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
+        >>> with atomic_open(target) as f:
+        ...     _ = f.write(b"done")
+        >>> target.read_bytes(), sorted(p.name for p in target.parent.iterdir())
+        (b'done', ['a.txt'])
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        if hasattr(os, "chmod"):  # mkstemp makes 0600 files; give the usual 0666 & ~umask
+            os.chmod(tmp, 0o666 & ~_umask())
+        with open(tmp, "wb") as f:
+            yield f
+            f.flush()
+            if fsync:
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _stage(path: Path, data: bytes) -> str:

@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,6 +35,8 @@ from typing import Any
 
 import numpy as np
 from numpy.lib import format as npformat
+
+from softmaxreg._atomic import atomic_open
 
 logger = logging.getLogger(__name__)
 
@@ -99,15 +100,10 @@ def load(folder: Path, md5s: dict[str, str], sources: Sequence[Fingerprint]) -> 
 
 
 def _write_array(path: Path, array: np.ndarray) -> dict[str, Any]:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            npformat.write_array(f, np.ascontiguousarray(array, dtype=np.uint8), allow_pickle=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return {"shape": list(array.shape), "bytes": int(array.nbytes), "crc32": zlib.crc32(np.ascontiguousarray(array))}
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    with atomic_open(path, fsync=False) as f:  # no fsync: a file damaged by a crash fails its CRC32
+        npformat.write_array(f, array, allow_pickle=False)
+    return {"shape": list(array.shape), "bytes": int(array.nbytes), "crc32": zlib.crc32(array)}
 
 
 def store(
@@ -133,14 +129,8 @@ def store(
 
 
 def _write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{MANIFEST}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(manifest, f)
-        os.replace(tmp, folder / MANIFEST)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(folder / MANIFEST, fsync=False) as f:
+        f.write(json.dumps(manifest).encode("utf-8"))
 
 
 def clear(folder: Path) -> None:

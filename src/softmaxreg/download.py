@@ -29,7 +29,6 @@ import logging
 import os
 import ssl
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -37,6 +36,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from softmaxreg._atomic import atomic_open
 from softmaxreg.errors import ConfigError, DataError, DownloadError, IDXFormatError
 from softmaxreg.idx import decompress
 
@@ -182,23 +182,15 @@ def _fetch_one(url: str, md5: str, dest: Path, progress: bool) -> Path:
         length = response.headers.get("Content-Length")
         total = int(length) if length and length.isdigit() else None
         try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-        except OSError as err:
-            raise _unwritable(dest.parent, err) from err
-        try:
-            with os.fdopen(fd, "wb") as out, _progress_bar(dest.name, total, progress) as bar:
-                received = _copy_body(response, out, bar)
+            with atomic_open(dest, suffix=".part") as out:  # renamed into place only once verified
+                with _progress_bar(dest.name, total, progress) as bar:
+                    received = _copy_body(response, out, bar)
                 out.flush()
-                os.fsync(out.fileno())
-            if total is not None and received != total:
-                raise MirrorFailure(f"the connection closed after {received:,} of {total:,} bytes")
-            _verify_download(Path(tmp), url, md5)
-            os.replace(tmp, dest)
-        except BaseException as err:
-            Path(tmp).unlink(missing_ok=True)
-            if isinstance(err, OSError):  # network errors are MirrorFailures by now: this is our disk
-                raise _unwritable(dest.parent, err) from err
-            raise
+                if total is not None and received != total:
+                    raise MirrorFailure(f"the connection closed after {received:,} of {total:,} bytes")
+                _verify_download(Path(out.name), url, md5)
+        except OSError as err:  # network errors are MirrorFailures by now: this is our disk
+            raise _unwritable(dest.parent, err) from err
     return dest
 
 
