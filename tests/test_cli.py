@@ -66,3 +66,28 @@ def test_usage_errors_are_one_line_exit_2(args, message):
     result = run_cli(*args)
     assert result.returncode == 2
     assert len(result.stderr.splitlines()) == 1 and message in result.stderr
+
+
+def test_a_closed_pipe_is_not_a_traceback(tmp_path):
+    """`softmaxreg numerics | head -1`: the reader leaves early; softmaxreg exits quietly."""
+    import subprocess
+    import sys
+
+    from conftest import SRC
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "softmaxreg", "numerics"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env={"PYTHONPATH": str(SRC), "PATH": ""},
+    )  # fmt: skip
+    process.stdout.close()  # like `head` exiting before reading
+    stderr = process.stderr.read().decode()
+    assert process.wait() in (0, 141) and "Traceback" not in stderr, stderr
+
+
+def test_an_os_error_is_one_line(tmp_path):
+    """A disk or permission problem outside our checks still gets one line, not a traceback."""
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = run_cli("train", "--epochs", "1", "--out", str(blocker / "run"), cwd=tmp_path)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "softmaxreg: error:" in result.stderr

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -20,6 +21,8 @@ from softmaxreg.recipes import RECIPE_CHOICES
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_OS_ERROR = 1
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a program killed by it
 LANGUAGES = ("en", "vi")  # softmaxreg.labels.LANGUAGES, without importing it for --help
 
 
@@ -196,10 +199,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     from softmaxreg.errors import SoftmaxRegError
 
     try:
-        return int(_handler(args.handler)(args) or 0)
+        code = int(_handler(args.handler)(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, inside the try, not at interpreter exit
+        return code
     except SoftmaxRegError as err:
         print(f"softmaxreg: error: {err}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("softmaxreg: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # e.g. `softmaxreg numerics | head`: the reader left, nothing to report
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return EXIT_BROKEN_PIPE
+    except OSError as err:  # the machine's fault (disk full, permissions), not ours: one line, no traceback
+        print(f"softmaxreg: error: {err}", file=sys.stderr)
+        return EXIT_OS_ERROR
