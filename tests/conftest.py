@@ -132,6 +132,27 @@ def fashion(real_data_dir):
 # -- subprocesses ----------------------------------------------------------------------------------
 
 
+@pytest.fixture
+def cli_in_process(monkeypatch, capsys):
+    """``softmaxreg ARGS`` run in this process (so monkeypatches, e.g. test checksums, apply).
+
+    Returns a function of the arguments giving ``(exit code, stdout, stderr)``.
+    """
+    import logging
+
+    from softmaxreg import cli
+
+    monkeypatch.setattr(logging.root, "handlers", [])  # main() configures logging; undo it after
+    monkeypatch.setattr(logging.root, "level", logging.root.level)
+
+    def run(*args):
+        code = cli.main([str(a) for a in args])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run
+
+
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 300):
     """Run ``python -m softmaxreg ARGS`` in a subprocess with this checkout's sources."""
     full_env = {**os.environ, "PYTHONPATH": str(SRC), **(env or {})}

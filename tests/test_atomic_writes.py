@@ -6,7 +6,6 @@ turn: one line from the CLI, and a resume afterwards ends exactly as an uninterr
 """
 
 import errno
-import logging
 import os
 import re
 from pathlib import Path
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from softmaxreg import _atomic, checkpoint, cli, figures, runs
+from softmaxreg import _atomic, checkpoint, figures, runs
 from softmaxreg.board import ProgressBoard
 from softmaxreg.checkpoint import TrainingState, capture_rng
 from softmaxreg.models import SoftmaxRegression
@@ -140,23 +139,13 @@ def test_every_writer_in_softmaxreg_goes_through_atomic_writes():
 # -- a real run whose epoch save fails ---------------------------------------------------------------
 
 
-@pytest.fixture
-def main(monkeypatch, capsys):
-    monkeypatch.setattr(logging.root, "handlers", [])
-    monkeypatch.setattr(logging.root, "level", logging.root.level)
-
-    def run(*args):
-        code = cli.main([str(a) for a in args])
-        return code, capsys.readouterr().err
-
-    return run
 
 
 @pytest.fixture
-def straight_run(fake_fashion, tmp_path, main):
+def straight_run(fake_fashion, tmp_path, cli_in_process):
     args = ("--batch-size", "16", "--quiet", "--data-dir", fake_fashion)
-    assert main("train", "--epochs", "3", "--out", tmp_path / "straight", *args)[0] == 0
-    assert main("train", "--epochs", "1", "--out", tmp_path / "run", *args)[0] == 0
+    assert cli_in_process("train", "--epochs", "3", "--out", tmp_path / "straight", *args)[0] == 0
+    assert cli_in_process("train", "--epochs", "1", "--out", tmp_path / "run", *args)[0] == 0
     return runs.read_metrics(tmp_path / "straight")
 
 
@@ -164,17 +153,17 @@ SAVES = ["model.safetensors", "model.json", "resume.safetensors", "resume.json",
 
 
 @pytest.mark.parametrize("fails", range(len(SAVES)), ids=SAVES)
-def test_a_full_disk_while_saving_an_epoch_then_resume(straight_run, tmp_path, main, monkeypatch, fails):
+def test_a_full_disk_while_saving_an_epoch_then_resume(straight_run, tmp_path, cli_in_process, monkeypatch, fails):
     run = tmp_path / "run"
     with pytest.MonkeyPatch.context() as mp:
         _disk_fills(mp, after=1 + fails)  # config.json (rewritten on resume), then epoch 2's files in order
-        code, err = main("train", "--resume", run, "--epochs", "3", "--quiet")
+        code, _, err = cli_in_process("train", "--resume", run, "--epochs", "3", "--quiet")
     assert code == 2
     assert err == (f"softmaxreg: error: Expected to save epoch 2 into {run}; got an error: No space left on device. "
                    f"Free some space or fix the folder's permissions, then resume: softmaxreg train --resume {run}\n")  # fmt: skip
     assert {p.name for p in run.iterdir()} == RUN_FILES  # no temporary file left
     assert checkpoint.load_model(run)[1]["epoch"] == (2 if fails >= 2 else 1)  # a whole checkpoint, old or new
-    code, err = main("train", "--resume", run, "--epochs", "3", "--quiet")  # space is free again
+    code, _, err = cli_in_process("train", "--resume", run, "--epochs", "3", "--quiet")  # space is free again
     assert code == 0, err
     strip = lambda rows: [{k: v for k, v in row.items() if k != "seconds"} for row in rows]  # noqa: E731
     assert strip(runs.read_metrics(run)) == strip(straight_run)

@@ -57,18 +57,6 @@ def run(good_run, tmp_path, fake_fashion):
     return Path(shutil.copytree(good_run, tmp_path / "run"))
 
 
-@pytest.fixture
-def in_process_cli(monkeypatch, capsys):
-    """`softmaxreg ARGS` in this process: (exit code, stdout, stderr)."""
-    monkeypatch.setattr(logging.root, "handlers", [])
-    monkeypatch.setattr(logging.root, "level", logging.root.level)
-
-    def main(*args):
-        code = cli.main([str(a) for a in args])
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return main
 
 
 def snapshot(folder):
@@ -261,7 +249,7 @@ def expected(message, run):
 
 
 @pytest.mark.parametrize("case", MODEL_CASES)
-def test_a_damaged_model_is_one_clear_error(run, tmp_path, in_process_cli, case):
+def test_a_damaged_model_is_one_clear_error(run, tmp_path, cli_in_process, case):
     damage, message = MODEL_CASES[case]
     damage(run)
     before = snapshot(run)
@@ -269,7 +257,7 @@ def test_a_damaged_model_is_one_clear_error(run, tmp_path, in_process_cli, case)
         checkpoint.load_model(run)
     Image.new("L", (28, 28)).save(tmp_path / "shirt.png")
     for command in (["evaluate", run], ["predict", run, tmp_path / "shirt.png"]):
-        code, out, err = in_process_cli(*command)
+        code, out, err = cli_in_process(*command)
         assert (code, out) == (2, "")
         assert re.fullmatch("softmaxreg: error: " + expected(message, run) + "\n", err), err
     assert snapshot(run) == before  # a refusal changes nothing
@@ -277,7 +265,7 @@ def test_a_damaged_model_is_one_clear_error(run, tmp_path, in_process_cli, case)
 
 
 @pytest.mark.parametrize("case", RESUME_CASES)
-def test_a_damaged_resume_state_is_one_clear_error(run, in_process_cli, case):
+def test_a_damaged_resume_state_is_one_clear_error(run, cli_in_process, case):
     damage, message = RESUME_CASES[case]
     damage(run)
     before = snapshot(run)
@@ -285,7 +273,7 @@ def test_a_damaged_resume_state_is_one_clear_error(run, in_process_cli, case):
         with pytest.raises(CheckpointError, match="^" + expected(message, run) + "$"):
             state = load_training_state(run)
             checkpoint.check_training_state(state, empty_model(read_model_description(run)), run)
-    code, out, err = in_process_cli("train", "--resume", run, "--epochs", "3", "--quiet")
+    code, out, err = cli_in_process("train", "--resume", run, "--epochs", "3", "--quiet")
     assert (code, out) == (2, "")
     assert re.fullmatch("softmaxreg: error: " + expected(message, run) + "\n", err), err
     assert snapshot(run) == before  # config.json does not record a resume that did not happen
@@ -303,13 +291,13 @@ def test_the_optimizer_state_must_fit_the_parameters(run):
         checkpoint.check_training_state(state, empty_model(read_model_description(run)), run)
 
 
-def test_after_a_refusal_the_good_parts_still_work(run, tmp_path, in_process_cli, fake_fashion):
+def test_after_a_refusal_the_good_parts_still_work(run, tmp_path, cli_in_process, fake_fashion):
     cut("resume.safetensors")(run)
-    assert in_process_cli("train", "--resume", run, "--epochs", "3")[0] == 2
-    code, out, err = in_process_cli("evaluate", run, "--json")  # the model checkpoint is intact
+    assert cli_in_process("train", "--resume", run, "--epochs", "3")[0] == 2
+    code, out, err = cli_in_process("evaluate", run, "--json")  # the model checkpoint is intact
     assert code == 0, err
     assert json.loads(out)["model_epoch"] == 2
-    code, out, err = in_process_cli("train", "--epochs", "1", "--batch-size", "16", "--data-dir", fake_fashion,
+    code, out, err = cli_in_process("train", "--epochs", "1", "--batch-size", "16", "--data-dir", fake_fashion,
                                     "--out", tmp_path / "new", "--quiet")  # fmt: skip
     assert code == 0, err
     assert checkpoint.load_model(tmp_path / "new")[1]["epoch"] == 1

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from softmaxreg import cli, sources
+from softmaxreg import sources
 from softmaxreg.errors import ChecksumError, DataError, IDXFormatError
 from softmaxreg.idx import encode_idx
 
@@ -257,24 +257,13 @@ def test_in_the_system_copy_a_bad_file_is_left_alone_and_another_copy_used(good_
 # -- through the command line ----------------------------------------------------------------------
 
 
-@pytest.fixture
-def in_process_cli(monkeypatch, capsys):
-    """Run `softmaxreg ARGS` in this process (the fake files' MD5s apply); keep logging config local."""
-    monkeypatch.setattr(logging.root, "handlers", [])
-    monkeypatch.setattr(logging.root, "level", logging.root.level)
-
-    def run(*args):
-        code = cli.main(list(args))
-        return code, capsys.readouterr().err
-
-    return run
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_the_cli_prints_one_line_and_exits_2(good_md5s, tmp_path, in_process_cli, case):
+def test_the_cli_prints_one_line_and_exits_2(good_md5s, tmp_path, cli_in_process, case):
     with pytest.MonkeyPatch.context() as mp:
         message = _damaged(tmp_path / "data", case, mp)
-        code, err = in_process_cli("train", "--epochs", "1", "--offline", "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "run"))
+        code, _, err = cli_in_process("train", "--epochs", "1", "--offline", "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "run"))
     assert code == 2
     (line,) = err.splitlines()
     assert re.match(r"softmaxreg: error: " + message, line), line

@@ -241,23 +241,12 @@ def test_predict_refuses_in_one_line(run_dir, tmp_path, case):
     assert re.fullmatch("softmaxreg: error: " + message.replace("{p}", re.escape(name)) + "\n", result.stderr), result.stderr
 
 
-@pytest.fixture
-def main(monkeypatch, capsys):
-    monkeypatch.setattr(logging.root, "handlers", [])
-    monkeypatch.setattr(logging.root, "level", logging.root.level)
-
-    def run(*args):
-        code = cli.main([str(a) for a in args])
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
 
 
 @pytest.mark.parametrize("case", [c for c in REFUSED if "megapixels" not in c])
-def test_predict_in_process_one_line_for_each(run_dir, tmp_path, main, case):
+def test_predict_in_process_one_line_for_each(run_dir, tmp_path, cli_in_process, case):
     name, make, message = REFUSED[case]
     make(tmp_path / name)
-    code, out, err = main("predict", run_dir, tmp_path / name)
+    code, out, err = cli_in_process("predict", run_dir, tmp_path / name)
     assert (code, out) == (2, "")
     assert re.fullmatch("softmaxreg: error: " + message.replace("{p}", re.escape(str(tmp_path / name))) + "\n", err), err

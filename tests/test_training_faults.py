@@ -7,13 +7,10 @@ the folder keeps the epochs before) and a sweep (the rate is marked diverged, th
 
 import csv
 import json
-import logging
 
 import pytest
-import torch
 
 import softmaxreg as d2l
-from softmaxreg import cli
 from softmaxreg.errors import TrainingDivergedError
 from softmaxreg.fashion_mnist import FashionMNIST
 from softmaxreg.models import SoftmaxRegression
@@ -114,25 +111,14 @@ def test_fit_after_a_divergence_starts_clean(data, monkeypatch):
 # -- through the command line --------------------------------------------------------------------
 
 
-@pytest.fixture
-def main(monkeypatch, capsys):
-    monkeypatch.setattr(logging.root, "handlers", [])
-    monkeypatch.setattr(logging.root, "level", logging.root.level)
-
-    def run(*args):
-        code = cli.main([str(a) for a in args])
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
 
 
-def test_cli_one_line_and_the_last_good_epoch_is_kept(fake_fashion, tmp_path, monkeypatch, main):
+def test_cli_one_line_and_the_last_good_epoch_is_kept(fake_fashion, tmp_path, monkeypatch, cli_in_process):
     run = tmp_path / "run"
     args = ("--batch-size", "16", "--data-dir", fake_fashion, "--quiet")
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(SoftmaxRegression, "loss", breaking_loss(2 * STEPS + 4), raising=False)
-        code, out, err = main("train", "--epochs", "5", "--out", run, *args)
+        code, out, err = cli_in_process("train", "--epochs", "5", "--out", run, *args)
     assert (code, out) == (2, "")
     assert err == (
         "softmaxreg: error: Expected a finite training loss; got nan at epoch 3, batch 4 of 6 (step 16): training "
@@ -148,14 +134,14 @@ def test_cli_one_line_and_the_last_good_epoch_is_kept(fake_fashion, tmp_path, mo
     assert (run / "curves.png").stat().st_size > 0
 
     # the folder is sound: its model evaluates and predicts, and a new run trains without any cleanup
-    code, out, err = main("evaluate", run, "--json")
+    code, out, err = cli_in_process("evaluate", run, "--json")
     assert code == 0 and json.loads(out)["model_epoch"] == 2, err
-    code, out, err = main("train", "--epochs", "1", "--out", tmp_path / "next", *args)
+    code, out, err = cli_in_process("train", "--epochs", "1", "--out", tmp_path / "next", *args)
     assert code == 0 and "test accuracy" in out, err
 
 
-def test_cli_divergence_in_the_first_epoch(fake_fashion, tmp_path, main):
-    code, _, err = main("train", "--lr", "1e30", "--weight-decay", "1", "--batch-size", "16", "--quiet",
+def test_cli_divergence_in_the_first_epoch(fake_fashion, tmp_path, cli_in_process):
+    code, _, err = cli_in_process("train", "--lr", "1e30", "--weight-decay", "1", "--batch-size", "16", "--quiet",
                         "--data-dir", fake_fashion, "--out", tmp_path / "run")  # fmt: skip
     assert code == 2
     assert err.startswith("softmaxreg: error: Expected a finite training loss; got ")
@@ -164,8 +150,8 @@ def test_cli_divergence_in_the_first_epoch(fake_fashion, tmp_path, main):
     assert {p.name for p in (tmp_path / "run").iterdir()} == {"config.json"}  # nothing half-made
 
 
-def test_sweep_marks_a_diverged_rate_and_goes_on(fake_fashion, tmp_path, main):
-    code, out, err = main("sweep", "--lr", "0.1", "1e30", "0.2", "--weight-decay", "1", "--epochs", "2",
+def test_sweep_marks_a_diverged_rate_and_goes_on(fake_fashion, tmp_path, cli_in_process):
+    code, out, err = cli_in_process("sweep", "--lr", "0.1", "1e30", "0.2", "--weight-decay", "1", "--epochs", "2",
                           "--batch-size", "16", "--quiet", "--data-dir", fake_fashion, "--out", tmp_path / "sw")  # fmt: skip
     assert code == 0, err
     (line,) = err.splitlines()
