@@ -132,6 +132,28 @@ def fashion(real_data_dir):
 # -- subprocesses ----------------------------------------------------------------------------------
 
 
+def train_synthetic_run(base: Path, epochs: int) -> Path:
+    """``softmaxreg train --batch-size 16`` on synthetic data, in this process, into ``base / "run"``.
+
+    For module-scoped fixtures (which run outside `isolated_env` and `fake_fashion`): the synthetic
+    files' checksums are accepted and the cache is ``base / "cache"`` only while it trains.
+    """
+    import logging
+
+    from softmaxreg import cli
+
+    digests = write_fashion_files(base / "data", synthetic_arrays())
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(sources, "FILES", tuple(replace(f, md5=digests[f.key]) for f in sources.FILES))
+        mp.setenv("SOFTMAXREG_SYSTEM_DATA", str(base / "none"))
+        mp.setenv("XDG_CACHE_HOME", str(base / "cache"))
+        mp.setattr(logging.root, "handlers", [])
+        args = ["train", "--epochs", str(epochs), "--batch-size", "16", "--quiet", "--offline"]
+        assert cli.main([*args, "--data-dir", str(base / "data"), "--out", str(base / "run")]) == 0
+    sources.clear_memo()
+    return base / "run"
+
+
 @pytest.fixture
 def cli_in_process(monkeypatch, capsys):
     """``softmaxreg ARGS`` run in this process (so monkeypatches, e.g. test checksums, apply).

@@ -9,11 +9,9 @@ that the refusal changed nothing in the folder.
 """
 
 import json
-import logging
 import pickle
 import re
 import shutil
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,12 +19,12 @@ import torch
 from PIL import Image
 from safetensors.torch import save
 
-from softmaxreg import checkpoint, cli, sources
+from softmaxreg import checkpoint
 from softmaxreg.checkpoint import empty_model, load_training_state, read_safetensors
 from softmaxreg.errors import CheckpointError
 from softmaxreg.runs import read_model_description
 
-from conftest import run_cli, synthetic_arrays, write_fashion_files
+from conftest import run_cli, train_synthetic_run
 
 MODEL_FIX = r"Train the model again \(softmaxreg train\), or restore the run folder from a backup\."
 RESUME_FIX = r"This run cannot be resumed; start a new one with softmaxreg train\."
@@ -38,17 +36,7 @@ CHANGED = r"The file was changed after softmaxreg wrote it\. "
 @pytest.fixture(scope="module")
 def good_run(tmp_path_factory):
     """A 2-epoch run folder made by `softmaxreg train --batch-size 16` on the synthetic data."""
-    base = tmp_path_factory.mktemp("good")
-    digests = write_fashion_files(base / "data", synthetic_arrays())
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(sources, "FILES", tuple(replace(f, md5=digests[f.key]) for f in sources.FILES))
-        mp.setenv("SOFTMAXREG_SYSTEM_DATA", str(base / "none"))
-        mp.setenv("XDG_CACHE_HOME", str(base / "cache"))
-        mp.setattr(logging.root, "handlers", [])
-        args = ["train", "--epochs", "2", "--batch-size", "16", "--quiet", "--offline", "--data-dir", str(base / "data")]
-        assert cli.main([*args, "--out", str(base / "run")]) == 0
-    sources.clear_memo()
-    return base / "run"
+    return train_synthetic_run(tmp_path_factory.mktemp("good"), epochs=2)
 
 
 @pytest.fixture

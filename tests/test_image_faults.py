@@ -14,17 +14,15 @@ import shutil
 import struct
 import warnings
 import zlib
-from dataclasses import replace
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from softmaxreg import cli, sources
 from softmaxreg.errors import ImageError
 from softmaxreg.images import load_image, prepare_image, to_fashion_mnist
 
-from conftest import run_cli, synthetic_arrays, write_fashion_files
+from conftest import run_cli, train_synthetic_run
 
 
 def garment(mode="RGB", background="white", fill="black", size=(120, 160)):
@@ -205,18 +203,9 @@ def test_the_limit_follows_pillows_setting(tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     """A 1-epoch run folder on the synthetic data (predict needs a model, not the data)."""
-    base = tmp_path_factory.mktemp("predict")
-    digests = write_fashion_files(base / "data", synthetic_arrays())
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(sources, "FILES", tuple(replace(f, md5=digests[f.key]) for f in sources.FILES))
-        mp.setenv("SOFTMAXREG_SYSTEM_DATA", str(base / "none"))
-        mp.setenv("XDG_CACHE_HOME", str(base / "cache"))
-        mp.setattr(logging.root, "handlers", [])
-        assert cli.main(["train", "--epochs", "1", "--batch-size", "16", "--quiet", "--offline",
-                         "--data-dir", str(base / "data"), "--out", str(base / "run")]) == 0  # fmt: skip
-    sources.clear_memo()
-    shutil.rmtree(base / "data")
-    return base / "run"
+    run = train_synthetic_run(tmp_path_factory.mktemp("predict"), epochs=1)
+    shutil.rmtree(run.parent / "data")
+    return run
 
 
 def test_predict_uses_the_odd_ones_and_says_so_for_frames(run_dir, tmp_path):
