@@ -216,6 +216,17 @@ class _CrossEntropy(torch.autograd.Function):
         return ctx.grad * (grad_output if grad_output.ndim == 0 else grad_output.view(-1, 1)), None, None
 
 
+# `Function.apply` is torch's C++ apply behind ~4 µs of Python that matters only under torch.func
+# transforms (vmap, grad...), which this function does not support anyway (it defines no
+# setup_context). Outside them, call the C++ apply directly: 4% of a (256, 10) forward+backward.
+_apply_directly = super(torch.autograd.Function, _CrossEntropy).apply
+_transforms_active = getattr(torch._C, "_are_functorch_transforms_active", lambda: True)
+
+
+def _apply(*args: object) -> torch.Tensor:
+    return _CrossEntropy.apply(*args) if _transforms_active() else _apply_directly(*args)
+
+
 def cross_entropy(logits: torch.Tensor, y: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
     """Softmax cross-entropy from logits: ``logsumexp(o) − o_y`` for each row.
 
@@ -263,7 +274,7 @@ def cross_entropy(logits: torch.Tensor, y: torch.Tensor, reduction: str = "mean"
     if flat.dtype in _LOW_PRECISION:
         flat = flat.float()  # autograd casts the gradient back
     try:
-        losses = _CrossEntropy.apply(flat, index, reduction)
+        losses = _apply(flat, index, reduction)
     except RuntimeError:  # on the CPU, gather's bounds check: name the bad label in our words
         problem = _label_range_error(y, num_outputs)
         if problem is None:
