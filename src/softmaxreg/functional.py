@@ -223,10 +223,6 @@ _apply_directly = super(torch.autograd.Function, _CrossEntropy).apply
 _transforms_active = getattr(torch._C, "_are_functorch_transforms_active", lambda: True)
 
 
-def _apply(*args: object) -> torch.Tensor:
-    return _CrossEntropy.apply(*args) if _transforms_active() else _apply_directly(*args)
-
-
 def cross_entropy(logits: torch.Tensor, y: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
     """Softmax cross-entropy from logits: ``logsumexp(o) − o_y`` for each row.
 
@@ -263,26 +259,28 @@ def cross_entropy(logits: torch.Tensor, y: torch.Tensor, reduction: str = "mean"
     if reduction not in _REDUCTIONS:
         check_choice("reduction", reduction, _REDUCTIONS)
     _check_labels(logits, y)
-    num_outputs = logits.shape[-1]
+    dtype, ndim, num_outputs = logits.dtype, logits.ndim, logits.shape[-1]
     if not y.is_cpu:  # an accelerator's gather does not check indices (CUDA: a fatal device assert)
         problem = _label_range_error(y, num_outputs)
         if problem is not None:
             raise problem
     index = y if y.dtype == torch.int64 else y.long()
-    index = index.unsqueeze(1) if index.ndim == 1 else index.reshape(-1, 1)  # (n, 1)
-    flat = logits if logits.ndim == 2 else logits.reshape(-1, num_outputs)  # a reshape is one more autograd node
-    if flat.dtype in _LOW_PRECISION:
+    index = index.reshape(-1, 1)  # (n, 1): a view
+    flat = logits if ndim == 2 else logits.reshape(-1, num_outputs)  # a reshape is one more autograd node
+    if dtype in _LOW_PRECISION:
         flat = flat.float()  # autograd casts the gradient back
     try:
-        losses = _apply(flat, index, reduction)
+        losses = _CrossEntropy.apply(flat, index, reduction) if _transforms_active() else _apply_directly(
+            flat, index, reduction
+        )
     except RuntimeError:  # on the CPU, gather's bounds check: name the bad label in our words
         problem = _label_range_error(y, num_outputs)
         if problem is None:
             raise
         raise problem from None
-    if losses.dtype != logits.dtype:
-        losses = losses.to(logits.dtype)
-    return losses.reshape(logits.shape[:-1]) if reduction == "none" and logits.ndim != 2 else losses
+    if dtype in _LOW_PRECISION:
+        losses = losses.to(dtype)
+    return losses.view(logits.shape[:-1]) if ndim != 2 and reduction == "none" else losses
 
 
 def accuracy(logits: torch.Tensor, y: torch.Tensor, averaged: bool = True) -> torch.Tensor:
