@@ -110,6 +110,31 @@ def test_backward_twice_with_retain_graph_gives_the_same_gradient():
     torch.testing.assert_close(torch.autograd.grad(loss, logits)[0], first, rtol=0, atol=0)
 
 
+def test_a_gradient_modified_in_place_never_leaks_into_the_next_backward():
+    """``loss.backward()`` may receive the precomputed gradient itself (no copy): editing it must not
+    silently change what a retained graph's next backward returns (torch refuses instead)."""
+    logits = _case((5, 3), torch.float32).requires_grad_()
+    loss = functional.cross_entropy(logits, torch.tensor([0, 1, 2, 0, 1]))
+    first = torch.autograd.grad(loss, logits, retain_graph=True)[0]
+    expected = first.clone()
+    first.add_(1.0)
+    try:
+        second = torch.autograd.grad(loss, logits)[0]
+    except RuntimeError as error:
+        assert "modified by an inplace operation" in str(error)
+    else:
+        torch.testing.assert_close(second, expected, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("upstream", [1.0, 2.5, 0.0])
+def test_gradient_scales_with_the_upstream_gradient(upstream):
+    logits = _case((4, 3), torch.float64).requires_grad_()
+    y = torch.tensor([0, 1, 2, 1])
+    (functional.cross_entropy(logits, y) * upstream).backward()
+    expected = (torch.softmax(logits.detach(), 1) - torch.nn.functional.one_hot(y, 3)) / 4 * upstream
+    torch.testing.assert_close(logits.grad, expected)
+
+
 def test_integer_label_dtypes_give_the_same_loss():
     logits, y = _case((6, 4), torch.float32), torch.tensor([0, 3, 1, 2, 2, 0])
     expected = functional.cross_entropy(logits, y, "none")

@@ -183,9 +183,9 @@ class _CrossEntropy(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, logits, index, reduction):  # noqa: ANN001, ANN205 - autograd's signature
-        # At d2l's (256, 10) each tensor operation costs ~2 µs of dispatch and ~0 of arithmetic, so
-        # the operations are few, and take tensor operands where they can (a Python number costs a
-        # conversion).
+        # At d2l's (256, 10) each tensor operation costs ~2 µs of dispatch and ~0 of arithmetic, and
+        # a Python-number operand another ~1.5 µs (it becomes a tensor, converted to the input's
+        # dtype). So the operations are few, and the scale 1/n comes from a (n, 1) tensor instead.
         # o_y first: on the CPU, gather's bounds check is the range check of y, done before any arithmetic
         picked = logits.gather(1, index)  # (n, 1)
         m = logits.amax(1, True)  # (n, 1)
@@ -193,16 +193,21 @@ class _CrossEntropy(torch.autograd.Function):
         total = e.sum(1, True)  # ≥ 1 unless the row is NaN: log cannot underflow
         # lse − o_y = log Σ exp(o − ō) − (o_y − ō): never forms ō + log Σ, which overflows near the max
         losses = total.log().sub_(picked.sub_(m))  # (n, 1)
-        n = len(index) if reduction == "mean" and len(index) else 1
+        mean = reduction == "mean" and len(index) > 0
+        scale = m.fill_(1.0 / len(index)) if mean else None  # 1/n; m is not needed any more
         if ctx.needs_input_grad[0]:
             # The gradient (softmax(o) − onehot(y)) / n is known now: computing it here, from e while it
-            # is in cache, leaves backward one multiplication (a Python backward is costly at this size).
-            grad = e.div_(total.mul_(n))  # softmax / n, in e's memory: e is not needed any more
-            grad.scatter_add_(1, index, m.fill_(-1.0 / n))  # − onehot / n (m is not needed any more)
-            # an attribute, not save_for_backward: no version counter to check; freed with the graph
-            ctx.grad = grad
+            # is in cache, leaves backward at most one multiplication (a Python backward is costly).
+            if mean:
+                total.div_(scale)  # n Σ exp(o − ō)
+            grad = e.div_(total)  # softmax (/ n), in e's memory: e is not needed any more
+            onehot = scale.neg() if mean else picked.fill_(-1.0)
+            grad.scatter_add_(1, index, onehot)  # − onehot (/ n)
+            # saved, not an attribute: backward may hand this very tensor on, and the version counter
+            # then makes a second backward refuse, not lie, if someone modified it in place meanwhile
+            ctx.save_for_backward(grad)
         if reduction == "mean":  # divide before summing: a mean of losses near the max must not overflow
-            return losses.div_(n).sum() if len(losses) else losses.sum() / 0
+            return losses.mul_(scale).sum() if mean else losses.sum() / 0
         return losses.sum() if reduction == "sum" else losses.view(-1)
 
     @staticmethod
@@ -212,8 +217,14 @@ class _CrossEntropy(torch.autograd.Function):
                 "softmaxreg's cross_entropy is differentiable once; for second derivatives use "
                 "-log_softmax(logits).gather(-1, y[..., None]), which autograd differentiates twice."
             )
-        # ctx.grad is left intact: a second backward (retain_graph=True) reuses it
-        return ctx.grad * (grad_output if grad_output.ndim == 0 else grad_output.view(-1, 1)), None, None
+        (grad,) = ctx.saved_tensors  # never modified here: a second backward (retain_graph=True) reuses it
+        if grad_output.ndim == 0:
+            # loss.backward() sends exactly 1: skip a multiplication that would copy the gradient
+            # (reading a CPU scalar is free; on an accelerator it would wait for the device)
+            if grad_output.is_cpu and grad_output.item() == 1.0:
+                return grad, None, None
+            return grad * grad_output, None, None
+        return grad * grad_output.view(-1, 1), None, None
 
 
 # `Function.apply` is torch's C++ apply behind ~4 µs of Python that matters only under torch.func
