@@ -201,7 +201,7 @@ class _CrossEntropy(torch.autograd.Function):
             if mean:
                 total.div_(scale)  # n Σ exp(o − ō)
             grad = e.div_(total)  # softmax (/ n), in e's memory: e is not needed any more
-            onehot = scale.neg() if mean else picked.fill_(-1.0)
+            onehot = picked.fill_(-1.0 / len(index) if mean else -1.0)  # picked is not needed any more
             grad.scatter_add_(1, index, onehot)  # − onehot (/ n)
             # saved, not an attribute: backward may hand this very tensor on, and the version counter
             # then makes a second backward refuse, not lie, if someone modified it in place meanwhile
