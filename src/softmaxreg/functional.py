@@ -193,15 +193,16 @@ class _CrossEntropy(torch.autograd.Function):
         total = e.sum(1, True)  # ≥ 1 unless the row is NaN: log cannot underflow
         # lse − o_y = log Σ exp(o − ō) − (o_y − ō): never forms ō + log Σ, which overflows near the max
         losses = total.log().sub_(picked.sub_(m))  # (n, 1)
-        mean = reduction == "mean" and len(index) > 0
-        scale = m.fill_(1.0 / len(index)) if mean else None  # 1/n; m is not needed any more
+        n = index.shape[0]  # not len(): Tensor.__len__ is Python, ~1 µs
+        mean = reduction == "mean" and n > 0
+        scale = m.fill_(1.0 / n) if mean else None  # 1/n; m is not needed any more
         if ctx.needs_input_grad[0]:
             # The gradient (softmax(o) − onehot(y)) / n is known now: computing it here, from e while it
             # is in cache, leaves backward at most one multiplication (a Python backward is costly).
             if mean:
                 total.div_(scale)  # n Σ exp(o − ō)
             grad = e.div_(total)  # softmax (/ n), in e's memory: e is not needed any more
-            onehot = picked.fill_(-1.0 / len(index) if mean else -1.0)  # picked is not needed any more
+            onehot = picked.fill_(-1.0 / n if mean else -1.0)  # picked is not needed any more
             grad.scatter_add_(1, index, onehot)  # − onehot (/ n)
             # saved, not an attribute: backward may hand this very tensor on, and the version counter
             # then makes a second backward refuse, not lie, if someone modified it in place meanwhile
