@@ -78,3 +78,18 @@ def test_cached_arrays_are_read_only_and_outlive_their_entry(cached, fake_fashio
     sources.load_fashion_mnist(root=fake_fashion)  # verified again and stored anew
     assert (folder / "train_images.npy").exists()
     np.testing.assert_array_equal(images, good["train_images"])
+
+
+def test_a_file_system_that_cannot_map_files_still_uses_the_cache(cached, fake_fashion, caplog, monkeypatch):
+    good, folder = cached
+    written = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
+
+    def refuse(*args, **kwargs):
+        raise OSError(19, "No such device")  # what mmap raises where a file system cannot map
+
+    monkeypatch.setattr(decoded_cache.mmap, "mmap", refuse)
+    arrays, _ = sources.load_fashion_mnist(root=fake_fashion)
+    np.testing.assert_array_equal(arrays["train_images"], good["train_images"])
+    assert not arrays["train_images"].flags.writeable
+    assert "damaged" not in caplog.text  # read, not mistaken for a damaged entry and rebuilt
+    assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == written

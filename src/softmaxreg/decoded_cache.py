@@ -62,6 +62,20 @@ def _read_manifest(folder: Path) -> dict[str, Any] | None:
     return manifest if isinstance(manifest, dict) and manifest.get("format") == FORMAT else None
 
 
+def _map_or_read(f: Any, offset: int, size: int) -> np.ndarray:
+    """``size`` bytes of ``f`` from ``offset``, read-only: mapped, or read where mapping is refused."""
+    try:
+        buffer = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)  # stays valid after close
+    except OSError:  # a file system that cannot map files: a slower read, not a "damaged" cache
+        f.seek(offset)
+        array = np.empty(size, dtype=np.uint8)
+        if f.readinto(memoryview(array)) != size:
+            raise ValueError("short read") from None
+        array.setflags(write=False)
+        return array
+    return np.frombuffer(buffer, dtype=np.uint8, count=size, offset=offset)
+
+
 def _read_array(path: Path, entry: dict[str, Any]) -> np.ndarray:
     """Map one ``.npy`` file read-only; raise ValueError unless header, size and CRC32 match ``entry``.
 
@@ -79,11 +93,10 @@ def _read_array(path: Path, entry: dict[str, Any]) -> np.ndarray:
         offset = f.tell()
         if os.fstat(f.fileno()).st_size != offset + entry["bytes"]:
             raise ValueError("wrong size")
-        buffer = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)  # stays valid after close
-    array = np.frombuffer(buffer, dtype=np.uint8, count=entry["bytes"], offset=offset).reshape(shape)
+        array = _map_or_read(f, offset, entry["bytes"]).reshape(shape)
     if zlib.crc32(array) != entry["crc32"]:
         raise ValueError("CRC32 mismatch")
-    return array  # read-only: the mapping is
+    return array
 
 
 def load(folder: Path, md5s: dict[str, str], sources: Sequence[Fingerprint]) -> dict[str, np.ndarray] | None:
