@@ -282,9 +282,8 @@ def cross_entropy(logits: torch.Tensor, y: torch.Tensor, reduction: str = "mean"
     if dtype in _LOW_PRECISION:
         flat = flat.float()  # autograd casts the gradient back
     try:
-        losses = _CrossEntropy.apply(flat, index, reduction) if _transforms_active() else _apply_directly(
-            flat, index, reduction
-        )
+        apply = _CrossEntropy.apply if _transforms_active() else _apply_directly
+        losses = apply(flat, index, reduction)
     except RuntimeError:  # on the CPU, gather's bounds check: name the bad label in our words
         problem = _label_range_error(y, num_outputs)
         if problem is None:

@@ -17,9 +17,11 @@ variant                                                               CV acc
 ====================================================================  ======
 raw pixels, lr 0.3, wd 1e-4, 10 epochs (``best``)                      0.8579
 raw pixels, lr 0.1, wd 1e-4, 10 epochs / lr 0.3, wd 0, 20 epochs       0.857
-raw pixels, lr 0.3, 20 epochs: wd 1e-4 / 3e-5 / 2e-4 (other folds:     0.8572 / 0.8566 /
-  ``best`` scores 0.8572 on them)                                      0.8578
-raw pixels, lr 0.6, batch 512, wd 1e-4, 20 epochs (same folds)         0.8561
+other folds (``best`` scores 0.8572 on them): raw pixels, lr 0.3,
+  20 epochs, wd 1e-4                                                   0.8572
+  20 epochs, wd 3e-5                                                   0.8566
+  20 epochs, wd 2e-4                                                   0.8578
+  lr 0.6, batch 512, wd 1e-4, 20 epochs                                0.8561
 standardised pixels (x − mean)/(std + 0.2), lr 0.1, wd 0–1e-3, 5 ep.   0.857
   same, std floor 0.05 / 0.5                                           0.856 / 0.853
   same, 3 epochs                                                       0.856
