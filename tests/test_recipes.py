@@ -1,4 +1,4 @@
-"""`--recipe`: the seed's settings, and `best` (Nesterov momentum, cosine decay, weight decay)."""
+"""`--recipe`: the seed's settings, and `best` (Nesterov momentum, cosine decay, weight decay, input dropout)."""
 
 import json
 import signal
@@ -6,12 +6,13 @@ import signal
 import pytest
 import torch
 
-from softmaxreg.callbacks import CosineSchedule
-from softmaxreg.checkpoint import load_training_state
+from softmaxreg.callbacks import CosineSchedule, InputDropout
+from softmaxreg.checkpoint import load_model, load_training_state
 from softmaxreg.config import TrainConfig
 from softmaxreg.errors import ConfigError
 from softmaxreg.fashion_mnist import FashionMNIST
 from softmaxreg.recipes import RECIPES
+from softmaxreg.trainer import Trainer
 from softmaxreg.training import train_run
 
 from conftest import run_cli
@@ -46,7 +47,8 @@ def test_cosine_schedule_goes_from_lr_to_zero_and_sets_every_step(data, tmp_path
 
 
 def test_interrupted_best_run_resumes_on_the_same_schedule(data, tmp_path):
-    """Ctrl-C, then --resume: the cosine schedule and momentum buffers continue where they were."""
+    """Ctrl-C, then --resume: the cosine schedule, momentum buffers and input dropout masks continue
+    where they were."""
 
     class CtrlC:
         def on_train_batch_end(self, trainer, model, loss):
@@ -62,6 +64,37 @@ def test_interrupted_best_run_resumes_on_the_same_schedule(data, tmp_path):
     assert without_seconds(resumed.history) == without_seconds(straight.history)
 
 
+def test_input_dropout_zeroes_a_fraction_p_of_the_pixels_and_keeps_their_mean():
+    model = torch.nn.Flatten()
+    dropout = InputDropout(0.2, seed=1)
+    dropout.on_fit_start(None, model)
+    X = torch.ones(256, 1, 28, 28)
+    first, second = model(X), model(X)
+    assert set(first.unique().tolist()) == {0.0, 1.25}  # dropped, or scaled by 1 / (1 - 0.2)
+    assert (first == 0).float().mean().item() == pytest.approx(0.2, abs=0.005)
+    assert first.mean().item() == pytest.approx(1.0, abs=0.01)
+    assert not torch.equal(first, second)  # a new mask for every batch
+    huge = model(torch.ones(1, 3 << 19))  # larger than the pool: the pool grows
+    assert (huge == 0).float().mean().item() == pytest.approx(0.2, abs=0.005)
+    assert torch.equal(model.eval()(X), X.flatten(1))
+    dropout.on_fit_end(None, model)
+    assert torch.equal(model.train()(X), X.flatten(1))
+
+
+def test_input_dropout_acts_on_training_steps_only_and_leaves_the_model_linear(data, tmp_path):
+    config = TrainConfig(epochs=2, lr=0.5, batch_size=16, seed=4)
+    for name in ("plain", "dropped"):
+        (tmp_path / name).mkdir()
+    plain = train_run(config, data, tmp_path / "plain", CPU)
+    dropped = train_run(config.replace(input_dropout=0.5), data, tmp_path / "dropped", CPU)
+    assert dropped.history[0]["train_loss"] != plain.history[0]["train_loss"]
+    model, _ = load_model(tmp_path / "dropped")
+    assert list(model.state_dict()) == list(load_model(tmp_path / "plain")[0].state_dict())
+    # the recorded validation is the saved model's, on the unchanged pixels
+    last = dropped.history[-1]
+    assert Trainer(max_epochs=1).validate(model, data) == {"val_loss": last["val_loss"], "val_acc": last["val_acc"]}
+
+
 def test_nesterov_without_momentum_is_refused():
     with pytest.raises(ConfigError, match="`nesterov` needs a positive `momentum`; got momentum 0."):
         TrainConfig(nesterov=True)
@@ -75,8 +108,9 @@ def test_best_recipe_beats_the_seed_recipe_with_explicit_options_winning(real_da
     assert best.returncode == 0, best.stderr
     summary = json.loads((tmp_path / "best" / "summary.json").read_text())
     config = json.loads((tmp_path / "best" / "config.json").read_text())
-    assert (config["epochs"], config["lr"], config["momentum"], config["schedule"]) == (10, 0.3, 0.9, "cosine")
-    assert summary["val_acc"] >= 0.843  # the seed recipe: about 0.83 (tests/test_seed.py)
+    assert (config["epochs"], config["lr"], config["momentum"], config["schedule"]) == (20, 0.3, 0.9, "cosine")
+    assert config["input_dropout"] == 0.05
+    assert summary["val_acc"] >= 0.844  # the seed recipe: about 0.83 (tests/test_seed.py); best: 0.845-0.847
 
     short = run_cli("train", "--recipe", "best", "--epochs", "1", "--quiet", "--out", str(tmp_path / "short"),
                     "--data-dir", str(real_data_dir))  # fmt: skip

@@ -56,6 +56,20 @@ def check_nonnegative_number(name: str, value: object) -> float:
     return float(value)
 
 
+def check_probability(name: str, value: object) -> float:
+    """Return ``value`` as a float if it is in [0, 1), else raise :class:`ConfigError`.
+
+    Examples:
+        >>> check_probability("input_dropout", 1)
+        Traceback (most recent call last):
+        ...
+        softmaxreg.errors.ConfigError: `input_dropout` must be a probability in [0, 1); got 1.
+    """
+    if not _is_real(value) or not 0 <= value < 1:
+        raise _fail(name, "a probability in [0, 1)", value)
+    return float(value)
+
+
 def check_choice(name: str, value: object, choices: tuple[str, ...]) -> str:
     """Return ``value`` if it is one of ``choices``, else raise :class:`ConfigError`."""
     if value not in choices:

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+import torch
+
 from softmaxreg import checkpoint, runs
 from softmaxreg._validate import check_positive_int
 from softmaxreg.errors import CheckpointError
@@ -163,6 +165,71 @@ class CosineSchedule:
     def on_train_batch_end(self, trainer: Any, model: Any, loss: Any) -> None:
         done = trainer.train_batch_idx % trainer.num_train_batches or trainer.num_train_batches
         self._set(trainer, trainer.epoch * trainer.num_train_batches + done)
+
+
+class InputDropout:
+    """Dropout on the model's input while it trains: each pixel is zeroed with probability ``p``, the
+    others are scaled by ``1 / (1 - p)`` so that the expected input is unchanged.
+
+    A regulariser, not a layer: it is a forward pre-hook that exists only during `fit` and acts only
+    in training mode, so validation, evaluation and the saved model see the pixels as they are
+    (the model stays ``Flatten`` + ``Linear``).
+
+    The multipliers of a batch are a window, at an offset drawn from torch's generator, of one pool
+    of 2**19 multipliers drawn once from ``seed``. ``torch.nn.functional.dropout`` draws a fresh mask
+    per batch instead: about 1 ms for a batch of 256 images on a 2-core CPU, three times the rest of a
+    step; the window costs about 25 µs. Cross-validated accuracies of the two were the same (see
+    `softmaxreg.recipes`). A resumed run gets the same pool and, with the restored generator, the same
+    offsets.
+
+    Args:
+        p: probability of dropping a pixel, in [0, 1).
+        seed: seed of the pool.
+
+    Examples:
+        >>> model = torch.nn.Flatten()
+        >>> dropout = InputDropout(0.5)
+        >>> dropout.on_fit_start(None, model)
+        >>> sorted(model(torch.ones(1, 8)).unique().tolist())   # training: zeros and 1 / (1 - 0.5)
+        [0.0, 2.0]
+        >>> model.eval()(torch.ones(1, 3)).tolist()              # evaluation: unchanged
+        [[1.0, 1.0, 1.0]]
+        >>> dropout.on_fit_end(None, model)
+        >>> model.train()(torch.ones(1, 3)).tolist()             # after fit: gone
+        [[1.0, 1.0, 1.0]]
+    """
+
+    POOL_SIZE = 1 << 19
+
+    def __init__(self, p: float, seed: int = 0) -> None:
+        self.p, self.seed = p, seed
+        self._pool: torch.Tensor | None = None
+        self._hook: Any = None
+
+    def on_fit_start(self, trainer: Any, model: Any) -> None:
+        self._hook = model.register_forward_pre_hook(self._drop)
+
+    def on_fit_end(self, trainer: Any, model: Any) -> None:
+        if self._hook is not None:
+            self._hook.remove()
+            self._hook = None
+
+    def _multipliers(self, like: torch.Tensor) -> torch.Tensor:
+        """The pool, on ``like``'s device, holding at least twice ``like``'s elements."""
+        size = max(self.POOL_SIZE, 2 * like.numel())
+        pool = self._pool
+        if pool is None or len(pool) < size or pool.device != like.device:
+            keep = torch.rand(size, generator=torch.Generator().manual_seed(self.seed)) >= self.p
+            pool = self._pool = (keep / (1 - self.p)).to(like.device)
+        return pool
+
+    def _drop(self, module: Any, inputs: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        if not module.training or self.p == 0:
+            return None
+        X, *rest = inputs
+        pool, n = self._multipliers(X), X.numel()
+        start = int(torch.randint(len(pool) - n + 1, ()))
+        return (X * pool[start : start + n].view(X.shape), *rest)
 
 
 class Resume:

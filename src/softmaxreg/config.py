@@ -30,6 +30,7 @@ from softmaxreg._validate import (
     check_nonnegative_number,
     check_positive_int,
     check_positive_number,
+    check_probability,
 )
 from softmaxreg.errors import ConfigError
 
@@ -53,6 +54,8 @@ class TrainConfig:
         seed: seed of torch's random number generator (initial weights, minibatch order).
         early_stopping: stop after this many epochs without a lower ``val_loss`` and keep the best
             epoch's model (``None``: train all epochs, keep the last).
+        input_dropout: while training, zero each input pixel with this probability and scale the
+            others by ``1 / (1 - input_dropout)`` (``0``: none); see `callbacks.InputDropout`.
     """
 
     epochs: int = 10
@@ -65,6 +68,7 @@ class TrainConfig:
     schedule: str = "constant"
     seed: int = 0
     early_stopping: int | None = None
+    input_dropout: float = 0.0
 
     def __post_init__(self) -> None:
         check_positive_int("epochs", self.epochs)
@@ -79,6 +83,7 @@ class TrainConfig:
         check_nonnegative_int("seed", self.seed)
         if self.early_stopping is not None:
             check_positive_int("early_stopping", self.early_stopping)
+        check_probability("input_dropout", self.input_dropout)
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with ``changes`` applied (and validated); ``None`` values are ignored."""

@@ -6,16 +6,27 @@ else — trained differently:
 
 - SGD with Nesterov momentum 0.9 and learning rate 0.3, decayed to 0 by a cosine over all steps;
 - weight decay 1e-4;
-- 10 epochs of batch 256.
+- input dropout 0.05 while training (`callbacks.InputDropout`; the saved model has no dropout);
+- 20 epochs of batch 256 (about 3 s on a 2-core CPU).
 
 Every choice was made by 5-fold cross-validation on the 60,000 *training* images; the test set was
-only read to report the result (0.8452, against 0.836 for ``seed``). Cross-validated accuracies (standard
-error about 0.0014), with momentum 0.9 and a cosine decay unless said otherwise:
+only read to report the result (0.8464, against 0.836 for ``seed``; seeds 0–4 give 0.8448–0.8464).
+Cross-validated accuracies (standard error about 0.0014, but the differences between variants are
+paired: same folds), with momentum 0.9 and a cosine decay unless said otherwise:
 
 ====================================================================  ======
 variant                                                               CV acc
 ====================================================================  ======
-raw pixels, lr 0.3, wd 1e-4, 10 epochs (``best``)                      0.8579
+raw pixels, lr 0.3, wd 1e-4, 20 ep., input dropout 0.05 (``best``)    0.8596
+  same, seeds 1 / 2                                                    0.8593 / 0.8589
+  same, dropout drawn afresh per batch (F.dropout, 3x slower)          0.8592
+  same, input dropout 0.025 / 0.1                                      0.8591 / 0.8588
+  same, wd 0                                                           0.8596
+  same, 15 epochs (F.dropout)                                          0.8588
+  same, 10 epochs, input dropout 0.1 / 0.3                             0.8573 / 0.8513
+raw pixels, lr 0.3, wd 1e-4, 10 epochs (``best`` until the above)      0.8579
+  same, seeds 1 / 2                                                    0.8583 / 0.8572
+  same, 20 epochs (seeds 0 / 1)                                        0.8572 / 0.8577
 raw pixels, lr 0.1, wd 1e-4, 10 epochs / lr 0.3, wd 0, 20 epochs       0.857
 other folds (``best`` scores 0.8572 on them): raw pixels, lr 0.3,
   20 epochs, wd 1e-4                                                   0.8572
@@ -34,9 +45,12 @@ standardised pixels (x − mean)/(std + 0.2), lr 0.1, wd 0–1e-3, 5 ep.   0.857
 ====================================================================  ======
 
 Augmentations lose because the garments are aligned and a linear template cannot be shift- or
-flip-invariant. Everything else sits on a plateau that cross-validation cannot separate: this is
-the ceiling of a linear model on these pixels. Full-batch L-BFGS to convergence reaches the same
-plateau 100× slower.
+flip-invariant. Input dropout is the one change that wins for every seed, and on 13 of the 15
+(fold, seed) pairs: a small, consistent gain of about 0.0014. To second order, dropout on a linear
+model is an L2 penalty whose weight for each pixel grows with that pixel's mean square on the
+examples the model is unsure of (Wager et al., 2013). It needs the longer run; longer training
+alone does not help. Everything else sits on a plateau that cross-validation cannot separate.
+Full-batch L-BFGS to convergence reaches the same plateau 100× slower.
 
 Examples:
     >>> RECIPES["best"].schedule, RECIPES["seed"] == TrainConfig()
@@ -49,7 +63,7 @@ from softmaxreg.config import TrainConfig
 
 RECIPES = {
     "seed": TrainConfig(),
-    "best": TrainConfig(epochs=10, lr=0.3, batch_size=256, momentum=0.9, nesterov=True, weight_decay=1e-4,
-                        schedule="cosine"),
+    "best": TrainConfig(epochs=20, lr=0.3, batch_size=256, momentum=0.9, nesterov=True, weight_decay=1e-4,
+                        schedule="cosine", input_dropout=0.05),
 }  # fmt: skip
 RECIPE_CHOICES = tuple(RECIPES)

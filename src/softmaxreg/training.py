@@ -120,6 +120,8 @@ def train_run(
     own: list[Any] = [interrupt, cb.OptimizerSettings(config.weight_decay, config.momentum, config.nesterov)]
     if config.schedule == "cosine":
         own.append(cb.CosineSchedule(config.lr))
+    if config.input_dropout:
+        own.append(cb.InputDropout(config.input_dropout, config.seed))
     if resume is not None:
         own.append(cb.Resume(resume, {"early_stopping": early} if early else {}))
     own += [early] if early else []
