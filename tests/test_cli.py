@@ -35,7 +35,7 @@ def test_help_lists_the_options(command, capsys):
         main([command, "--help"])
     help_text = capsys.readouterr().out
     expected = {
-        "train": ["--epochs", "--lr", "--batch-size", "--model", "--weight-decay", "--seed", "--data-dir", "--offline",
+        "train": ["--epochs", "--lr", "--batch-size", "--model", "--weight-decay", "--input-dropout", "--seed", "--data-dir", "--offline",
                   "--out", "--device", "--early-stopping", "--resume", "--lang", "--quiet"],
         "evaluate": ["RUN_DIR", "--json", "--lang"],
         "predict": ["RUN_DIR", "IMAGE", "--top-k", "--json", "--invert"],

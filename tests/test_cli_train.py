@@ -51,7 +51,7 @@ def test_train_writes_a_complete_run_folder(trained_run):
 
     config = read_json(run_dir / "config.json")
     expected = {"epochs": 3, "lr": 0.1, "batch_size": 256, "model": "concise", "weight_decay": 0.0, "seed": 0,
-                "early_stopping": None, "device": "cpu", "device_used": "cpu", "lang": "en", "offline": False}  # fmt: skip
+                "early_stopping": None, "input_dropout": 0.0, "device": "cpu", "device_used": "cpu", "lang": "en", "offline": False}  # fmt: skip
     assert {k: config[k] for k in expected} == expected
     assert {"softmaxreg", "torch", "numpy", "python"} <= set(config["environment"])
 
@@ -200,6 +200,8 @@ def test_ctrl_c_keeps_completed_epochs_and_says_how_to_resume(real_data_dir, tmp
         (["--epochs", "ten"], "argument --epochs: must be a positive integer; got 'ten'"),
         (["--early-stopping", "0"], "argument --early-stopping: must be a positive integer; got 0"),
         (["--weight-decay", "-0.1"], "argument --weight-decay: must be a non-negative number; got -0.1"),
+        (["--input-dropout", "1"], "argument --input-dropout: must be a probability in [0, 1); got 1"),
+        (["--input-dropout", "half"], "argument --input-dropout: must be a probability in [0, 1); got 'half'"),
         (["--model", "mlp"], "argument --model: invalid choice: 'mlp'"),
         (["--device", "tpu"], "`device` must be one of auto, cpu, cuda, mps; got 'tpu'."),
     ],

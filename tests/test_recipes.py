@@ -112,11 +112,11 @@ def test_best_recipe_beats_the_seed_recipe_with_explicit_options_winning(real_da
     assert config["input_dropout"] == 0.05
     assert summary["val_acc"] >= 0.844  # the seed recipe: about 0.83 (tests/test_seed.py); best: 0.845-0.847
 
-    short = run_cli("train", "--recipe", "best", "--epochs", "1", "--quiet", "--out", str(tmp_path / "short"),
-                    "--data-dir", str(real_data_dir))  # fmt: skip
+    short = run_cli("train", "--recipe", "best", "--epochs", "1", "--input-dropout", "0", "--quiet",
+                    "--out", str(tmp_path / "short"), "--data-dir", str(real_data_dir))  # fmt: skip
     assert short.returncode == 0, short.stderr
     config = json.loads((tmp_path / "short" / "config.json").read_text())
-    assert (config["epochs"], config["lr"], config["nesterov"]) == (1, 0.3, True)
+    assert (config["epochs"], config["lr"], config["nesterov"], config["input_dropout"]) == (1, 0.3, True, 0)
 
 
 def test_unknown_recipe_is_one_line(tmp_path):

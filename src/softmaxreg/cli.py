@@ -71,6 +71,16 @@ def _nonnegative_float(text: str) -> float:
     return _number(text, positive=False)
 
 
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a probability in [0, 1); got {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be a probability in [0, 1); got {text}")
+    return value
+
+
 def _add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", metavar="DIR", help="folder holding Fashion-MNIST (looked in first)")
     parser.add_argument("--offline", action="store_true", help="never download the data")
@@ -91,6 +101,9 @@ def _add_training_options(parser: argparse.ArgumentParser, lr: bool = True) -> N
                         f"scratch: explicit W and b (§4.4) (default {d.model})")  # fmt: skip
     parser.add_argument("--weight-decay", type=_nonnegative_float, metavar="WD",
                         help=f"SGD weight decay (L2 penalty) (default {d.weight_decay:g})")  # fmt: skip
+    parser.add_argument("--input-dropout", type=_probability, metavar="P",
+                        help="while training, zero each pixel with probability P and scale the others by "
+                        f"1/(1-P); the saved model has no dropout (default {d.input_dropout:g})")  # fmt: skip
     parser.add_argument(
         "--seed", type=_nonnegative_int, help=f"random seed: initial weights and minibatch order (default {d.seed})"
     )
