@@ -19,12 +19,12 @@ variant                                                               CV acc
 ====================================================================  ======
 raw pixels, lr 0.3, wd 1e-4, 20 ep., input dropout 0.05 (``best``)    0.8592
   same, seeds 1 / 2                                                    0.8591 / 0.8594
-  same, window offsets from torch's generator, seeds 0 / 1 / 2         0.8596 / 0.8593 / 0.8589
-  same, dropout drawn afresh per batch (F.dropout, 3x slower)          0.8592
-  same, input dropout 0.025 / 0.1                                      0.8591 / 0.8588
-  same, wd 0                                                           0.8596
-  same, 15 epochs (F.dropout)                                          0.8588
-  same, 10 epochs, input dropout 0.1 / 0.3                             0.8573 / 0.8513
+  same, window offsets drawn from torch's generator (seeds 0 / 1 / 2)  0.8596 / 0.8593 / 0.8589
+    and input dropout 0.025 / 0.1                                      0.8591 / 0.8588
+    and wd 0                                                           0.8596
+  same, a fresh mask per batch (F.dropout, 3x slower)                  0.8592
+    and 15 epochs                                                      0.8588
+    and 10 epochs, input dropout 0.1 / 0.3                             0.8573 / 0.8513
 raw pixels, lr 0.3, wd 1e-4, 10 epochs (``best`` until the above)      0.8579
   same, seeds 1 / 2                                                    0.8583 / 0.8572
   same, 20 epochs (seeds 0 / 1)                                        0.8572 / 0.8577
