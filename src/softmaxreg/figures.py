@@ -28,7 +28,7 @@ WORDS = {
         "val_loss": "val loss",
         "val_acc": "val accuracy",
         "epoch": "epoch",
-        "sweep": "Learning-rate sweep ({epochs} epochs, batch size {batch_size})",
+        "sweep": "Learning-rate sweep ({epochs} epoch{plural}, batch size {batch_size})",
     },
     "vi": {
         "confusion": "Ma trận nhầm lẫn: độ chính xác trên tập kiểm tra {acc:.1%} ({n:,} ảnh)",
@@ -171,19 +171,37 @@ def sweep_figure(
             ax.plot(epochs, [row[key] for row in rows], marker="o", markersize=3, color=f"C{n % 10}", label=label)
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+    seen = {row["epoch"] for rows in histories.values() for row in rows}
     for ax, key in zip(axes, keys):
         ax.set_title(words[key])
         ax.set_xlabel(words["epoch"])
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3, which="both")
-    for ax in axes[:2]:  # losses of different learning rates differ by orders of magnitude
-        ax.set_yscale("log")
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.yaxis.set_minor_formatter(FuncFormatter(_minor_log_label))
+        if len(seen) == 1:  # a single epoch: a whole-number x axis around it
+            (only,) = seen
+            ax.set_xlim(only - 0.5, only + 0.5)
+            ax.set_xticks([only])
+    for ax, key in zip(axes[:2], keys[:2]):
+        if _spans_a_decade([row[key] for rows in histories.values() for row in rows]):
+            # losses of different learning rates can differ by orders of magnitude
+            ax.set_yscale("log")
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.yaxis.set_minor_formatter(FuncFormatter(_minor_log_label))
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside right center")
     if title_args:
-        fig.suptitle(words["sweep"].format(**title_args))
+        fig.suptitle(words["sweep"].format(plural="" if title_args["epochs"] == 1 else "s", **title_args))
     return fig
+
+
+def _spans_a_decade(values: Sequence[float]) -> bool:
+    """Whether the positive finite ``values`` differ by a factor of 10 or more (a log axis helps).
+
+    Examples:
+        >>> _spans_a_decade([0.79, 0.99]), _spans_a_decade([0.4, 12.0, float("nan")])
+        (False, True)
+    """
+    positive = [v for v in values if v > 0 and math.isfinite(v)]
+    return bool(positive) and max(positive) >= 10 * min(positive)
 
 
 def _minor_log_label(value: float, _: Any) -> str:
