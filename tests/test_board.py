@@ -39,6 +39,16 @@ def test_no_display_in_a_script_does_not_create_a_figure():
     assert board.fig is None
 
 
+def test_a_series_of_one_point_shows_as_a_dot():
+    """After one epoch val_loss has one point: a plain line of one point would draw nothing."""
+    board = ProgressBoard(xlabel="epoch", xlim=[0, 1])
+    board.draw(0.5, 1.0, "train_loss")
+    board.draw(0.9, 0.8, "train_loss")
+    board.draw(1, 0.7, "val_loss")
+    lines = {line.get_label(): line for line in board.figure().axes[0].get_lines()}
+    assert lines["val_loss"].get_marker() == "o" and lines["train_loss"].get_marker() in ("None", None, "")
+
+
 def test_five_labels_get_five_lines():
     board = ProgressBoard()
     for k in range(5):

@@ -147,7 +147,9 @@ class ProgressBoard(HyperParameters):
         for i, (label, points) in enumerate(self.data.items()):
             xs, ys = zip(*points)
             ls, color = self.ls[i % len(self.ls)], self.colors[i % len(self.colors)]
-            axes.plot(xs, ys, linestyle=ls, color=color, label=label)
+            # a line of one point would not show: draw a dot, whole even on the axis' edge (x = max_epochs)
+            single = {"marker": "o", "clip_on": False} if len(points) == 1 else {}
+            axes.plot(xs, ys, linestyle=ls, color=color, label=label, **single)
         self._decorate(axes)
         return axes.figure
 
