@@ -12,7 +12,7 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from softmaxreg import __version__
@@ -52,33 +52,27 @@ def _nonnegative_int(text: str) -> int:
     return _integer(text, minimum=0)
 
 
-def _number(text: str, positive: bool) -> float:
-    kind = "a positive number" if positive else "a non-negative number"
+def _number(text: str, kind: str, accept: Callable[[float], bool]) -> float:
+    """``text`` as a float for which ``accept`` holds, else an argparse error saying ``kind``."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be {kind}; got {text!r}") from None
-    if not (value > 0 if positive else value >= 0) or value == float("inf"):
+    if not accept(value):
         raise argparse.ArgumentTypeError(f"must be {kind}; got {text}")
     return value
 
 
 def _positive_float(text: str) -> float:
-    return _number(text, positive=True)
+    return _number(text, "a positive number", lambda v: 0 < v < float("inf"))
 
 
 def _nonnegative_float(text: str) -> float:
-    return _number(text, positive=False)
+    return _number(text, "a non-negative number", lambda v: 0 <= v < float("inf"))
 
 
 def _probability(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a probability in [0, 1); got {text!r}") from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must be a probability in [0, 1); got {text}")
-    return value
+    return _number(text, "a probability in [0, 1)", lambda v: 0 <= v < 1)
 
 
 def _add_data_options(parser: argparse.ArgumentParser) -> None:
