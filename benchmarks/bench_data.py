@@ -12,7 +12,7 @@ Each case runs ``--repeat`` times; the median and the best wall-clock times are 
 median CPU time of this process (on a machine shared with other work, the fairer figure). "first load" starts from an
 empty cache folder (so it includes writing the decoded cache); "cached load" forgets the
 in-process memo first, as a new process would; "new process" runs a fresh interpreter and times
-the import of ``softmaxreg.sources`` plus the load; "in-process repeat" is the memo.
+the import of ``softmaxreg.datasets.sources`` plus the load; "in-process repeat" is the memo.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parent.parent / "src"
 sys.path.insert(0, str(SRC))
 
-from softmaxreg import sources  # noqa: E402
-from softmaxreg.idx import parse_idx, read_idx_bytes  # noqa: E402
+from softmaxreg.datasets import sources  # noqa: E402
+from softmaxreg.datasets.idx import parse_idx, read_idx_bytes  # noqa: E402
 
 
 def baseline(folder: Path) -> None:

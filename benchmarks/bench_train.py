@@ -158,7 +158,7 @@ def fastest(loops: dict[str, Callable[..., Result]], repeat: int, *args) -> dict
 # the memory of the benchmark process it was forked from).
 _MEASURED = """
 import sys
-from softmaxreg.cli import main
+from softmaxreg.commands.cli import main
 code = main(sys.argv[1:])
 peak = next(line for line in open("/proc/self/status") if line.startswith("VmHWM"))
 sys.stderr.write(f"PEAK_KB {peak.split()[1]}\\n")
@@ -189,8 +189,8 @@ def _cli_train(epochs: int) -> tuple[float, float]:
 def recipes(data: d2l.FashionMNIST, device: torch.device, repeat: int) -> None:
     """Train the ``seed`` and ``best`` recipes as ``softmaxreg train --recipe`` does, ``repeat`` times
     each, interleaved; print the fastest time (the accuracy is the same each time: same seed)."""
-    from softmaxreg.recipes import RECIPES
-    from softmaxreg.training import train_run
+    from softmaxreg.runs.recipes import RECIPES
+    from softmaxreg.runs.training import train_run
 
     best: dict[str, tuple[float, float]] = {}
     for _ in range(repeat):
@@ -208,7 +208,7 @@ def recipes(data: d2l.FashionMNIST, device: torch.device, repeat: int) -> None:
 def data_load_times() -> tuple[float, float]:
     """Seconds of `load_fashion_mnist` in a fresh process (imports excluded): from the .gz files, then
     with the decoded cache that the first load wrote."""
-    code = ("import time; from softmaxreg.sources import load_fashion_mnist; t = time.perf_counter(); "
+    code = ("import time; from softmaxreg.datasets.sources import load_fashion_mnist; t = time.perf_counter(); "
             "load_fashion_mnist(); print(time.perf_counter() - t)")  # fmt: skip
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "XDG_CACHE_HOME": cache, "SOFTMAXREG_OFFLINE": "1"}

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 import softmaxreg
-from softmaxreg import sources
-from softmaxreg.idx import encode_idx
+from softmaxreg.datasets import sources
+from softmaxreg.datasets.idx import encode_idx
 
 SRC = Path(softmaxreg.__file__).resolve().parent.parent
 REAL_DATA_DIRS = [Path(p) for p in os.environ.get("SOFTMAXREG_DATA", "").split(os.pathsep) if p] + list(
@@ -140,7 +140,7 @@ def train_synthetic_run(base: Path, epochs: int) -> Path:
     """
     import logging
 
-    from softmaxreg import cli
+    from softmaxreg.commands import cli
 
     digests = write_fashion_files(base / "data", synthetic_arrays())
     with pytest.MonkeyPatch.context() as mp:
@@ -162,7 +162,7 @@ def cli_in_process(monkeypatch, capsys):
     """
     import logging
 
-    from softmaxreg import cli
+    from softmaxreg.commands import cli
 
     monkeypatch.setattr(logging.root, "handlers", [])  # main() configures logging; undo it after
     monkeypatch.setattr(logging.root, "level", logging.root.level)

@@ -13,12 +13,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from softmaxreg import _atomic, checkpoint, figures, runs
-from softmaxreg.board import ProgressBoard
-from softmaxreg.checkpoint import TrainingState, capture_rng
+import softmaxreg
+from softmaxreg import _atomic
+from softmaxreg.runs import checkpoint, figures, folder
+from softmaxreg.book.board import ProgressBoard
+from softmaxreg.runs.checkpoint import TrainingState, capture_rng
 from softmaxreg.models import SoftmaxRegression
 
-SRC = Path(runs.__file__).parent
+SRC = Path(softmaxreg.__file__).parent  # the whole package, every layer
 RUN_FILES = {"config.json", "metrics.csv", "summary.json", "model.json", "model.safetensors", "resume.json",
              "resume.safetensors", "curves.png"}  # fmt: skip
 
@@ -50,9 +52,9 @@ def _board(seed):
 
 # writer name -> (write version `seed` into `folder`, the files it writes)
 WRITERS = {
-    "metrics.csv": (lambda d, s: runs.write_metrics(d, [{"epoch": e, "train_loss": 0.5} for e in range(1, s + 1)]), ["metrics.csv"]),
-    "summary.json": (lambda d, s: runs.write_summary(d, {"epochs": s}), ["summary.json"]),
-    "config.json": (lambda d, s: runs.write_config(d, {"epochs": s}), ["config.json"]),
+    "metrics.csv": (lambda d, s: folder.write_metrics(d, [{"epoch": e, "train_loss": 0.5} for e in range(1, s + 1)]), ["metrics.csv"]),
+    "summary.json": (lambda d, s: folder.write_summary(d, {"epochs": s}), ["summary.json"]),
+    "config.json": (lambda d, s: folder.write_config(d, {"epochs": s}), ["config.json"]),
     "model checkpoint": (lambda d, s: checkpoint.save_checkpoint(_model(s), d, {"epoch": s}), ["model.safetensors", "model.json"]),
     "resume state": (lambda d, s: checkpoint.save_training_state(d, _state(s)), ["resume.safetensors", "resume.json"]),
     "curves.png": (lambda d, s: _board(s).save(d / "curves.png"), ["curves.png"]),
@@ -146,7 +148,7 @@ def straight_run(fake_fashion, tmp_path, cli_in_process):
     args = ("--batch-size", "16", "--quiet", "--data-dir", fake_fashion)
     assert cli_in_process("train", "--epochs", "3", "--out", tmp_path / "straight", *args)[0] == 0
     assert cli_in_process("train", "--epochs", "1", "--out", tmp_path / "run", *args)[0] == 0
-    return runs.read_metrics(tmp_path / "straight")
+    return folder.read_metrics(tmp_path / "straight")
 
 
 SAVES = ["model.safetensors", "model.json", "resume.safetensors", "resume.json", "metrics.csv", "summary.json"]
@@ -166,5 +168,5 @@ def test_a_full_disk_while_saving_an_epoch_then_resume(straight_run, tmp_path, c
     code, _, err = cli_in_process("train", "--resume", run, "--epochs", "3", "--quiet")  # space is free again
     assert code == 0, err
     strip = lambda rows: [{k: v for k, v in row.items() if k != "seconds"} for row in rows]  # noqa: E731
-    assert strip(runs.read_metrics(run)) == strip(straight_run)
+    assert strip(folder.read_metrics(run)) == strip(straight_run)
     assert (run / "model.safetensors").read_bytes() == (tmp_path / "straight" / "model.safetensors").read_bytes()

@@ -7,9 +7,9 @@ import torch
 
 import softmaxreg as d2l
 from softmaxreg import functional, numerics
-from softmaxreg.data import TensorLoader
+from softmaxreg.book.data import TensorLoader
 from softmaxreg.errors import ConfigError
-from softmaxreg.fashion_mnist import to_float_batch
+from softmaxreg.datasets.fashion_mnist import to_float_batch
 from softmaxreg.models import SoftmaxRegression, SoftmaxRegressionScratch, build_model
 
 

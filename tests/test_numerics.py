@@ -263,7 +263,7 @@ def test_cli_numerics_prints_the_table_and_json():
 
 
 def test_cli_numerics_never_imports_torch():
-    code = "import sys; from softmaxreg.cli import main; main(['numerics']); print('torch' in sys.modules)"
+    code = "import sys; from softmaxreg.commands.cli import main; main(['numerics']); print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={"PYTHONPATH": str(SRC)},
                             timeout=60)
     assert result.stdout.strip().endswith("False"), result.stderr

@@ -42,5 +42,5 @@ def test_dir_lists_public_names():
 def test_help_answers_without_importing_torch():
     result = run_cli("--help")
     assert result.returncode == 0 and "train" in result.stdout
-    modules = _modules_after("import softmaxreg.cli as c; c.build_parser().format_help()")
+    modules = _modules_after("import softmaxreg.commands.cli as c; c.build_parser().format_help()")
     assert "torch" not in modules

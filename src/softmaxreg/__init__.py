@@ -2,7 +2,18 @@
 
 Run the book's code with ``import softmaxreg as d2l``. Public names are imported on first use
 (PEP 562), so ``import softmaxreg`` and ``softmaxreg --help`` stay instant; importing never loads
-matplotlib or IPython.
+torch, matplotlib or IPython.
+
+The package is layered; each layer imports only from those before it:
+
+- the core, at the top: ``errors``, ``functional``, ``numerics`` and the private helpers;
+- ``book/``: the d2l 1.0 API (``Module``, ``Trainer``, ``ProgressBoard``, ...);
+- ``datasets/``: Fashion-MNIST from files to tensors; ``models``: the §4.4–4.5 models;
+- ``runs/``: run folders, checkpoints and what is made from them;
+- ``commands/``: the command line.
+
+Modules that sat at the top before the layers existed stay importable by their old paths
+(``softmaxreg.optim``, ``softmaxreg.trainer``, ...): see `softmaxreg._moved`.
 """
 
 from __future__ import annotations
@@ -10,59 +21,62 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from softmaxreg import _moved
+
 __version__ = "0.1.0"
+_moved.install()
 
 # public name -> module that defines it
 _EXPORTS = {
-    "add_to_class": "softmaxreg.hyperparameters",
-    "HyperParameters": "softmaxreg.hyperparameters",
-    "ProgressBoard": "softmaxreg.board",
-    "Module": "softmaxreg.module",
-    "Classifier": "softmaxreg.module",
-    "DataModule": "softmaxreg.data",
-    "TensorLoader": "softmaxreg.data",
-    "FashionMNIST": "softmaxreg.fashion_mnist",
-    "Trainer": "softmaxreg.trainer",
+    "add_to_class": "softmaxreg.book.hyperparameters",
+    "HyperParameters": "softmaxreg.book.hyperparameters",
+    "ProgressBoard": "softmaxreg.book.board",
+    "Module": "softmaxreg.book.module",
+    "Classifier": "softmaxreg.book.module",
+    "DataModule": "softmaxreg.book.data",
+    "TensorLoader": "softmaxreg.book.data",
+    "FashionMNIST": "softmaxreg.datasets.fashion_mnist",
+    "Trainer": "softmaxreg.book.trainer",
     "SoftmaxRegression": "softmaxreg.models",
     "SoftmaxRegressionScratch": "softmaxreg.models",
-    "text_labels": "softmaxreg.labels",
-    "cpu": "softmaxreg.devices",
-    "gpu": "softmaxreg.devices",
-    "num_gpus": "softmaxreg.devices",
-    "try_gpu": "softmaxreg.devices",
-    "try_all_gpus": "softmaxreg.devices",
+    "text_labels": "softmaxreg.datasets.labels",
+    "cpu": "softmaxreg.book.devices",
+    "gpu": "softmaxreg.book.devices",
+    "num_gpus": "softmaxreg.book.devices",
+    "try_gpu": "softmaxreg.book.devices",
+    "try_all_gpus": "softmaxreg.book.devices",
     "SoftmaxRegError": "softmaxreg.errors",
     "TrainingDivergedError": "softmaxreg.errors",  # what Trainer.fit raises on a NaN/inf loss
     # d2l chapters 3-4: plotting, tensor aliases, linear regression
-    "plt": "softmaxreg.plotting",
-    "plot": "softmaxreg.plotting",
-    "set_axes": "softmaxreg.plotting",
-    "set_figsize": "softmaxreg.plotting",
-    "use_svg_display": "softmaxreg.plotting",
-    "show_images": "softmaxreg.plotting",
-    "tensor": "softmaxreg.aliases",
-    "zeros": "softmaxreg.aliases",
-    "ones": "softmaxreg.aliases",
-    "rand": "softmaxreg.aliases",
-    "randn": "softmaxreg.aliases",
-    "normal": "softmaxreg.aliases",
-    "arange": "softmaxreg.aliases",
-    "exp": "softmaxreg.aliases",
-    "log": "softmaxreg.aliases",
-    "matmul": "softmaxreg.aliases",
-    "reshape": "softmaxreg.aliases",
-    "reduce_sum": "softmaxreg.aliases",
-    "reduce_mean": "softmaxreg.aliases",
-    "argmax": "softmaxreg.aliases",
-    "astype": "softmaxreg.aliases",
-    "numpy": "softmaxreg.aliases",
-    "to": "softmaxreg.aliases",
-    "float32": "softmaxreg.aliases",
-    "nn_Module": "softmaxreg.aliases",
-    "SyntheticRegressionData": "softmaxreg.synthetic",
-    "SGD": "softmaxreg.linear_regression",
-    "LinearRegressionScratch": "softmaxreg.linear_regression",
-    "LinearRegression": "softmaxreg.linear_regression",
+    "plt": "softmaxreg.book.plotting",
+    "plot": "softmaxreg.book.plotting",
+    "set_axes": "softmaxreg.book.plotting",
+    "set_figsize": "softmaxreg.book.plotting",
+    "use_svg_display": "softmaxreg.book.plotting",
+    "show_images": "softmaxreg.book.plotting",
+    "tensor": "softmaxreg.book.aliases",
+    "zeros": "softmaxreg.book.aliases",
+    "ones": "softmaxreg.book.aliases",
+    "rand": "softmaxreg.book.aliases",
+    "randn": "softmaxreg.book.aliases",
+    "normal": "softmaxreg.book.aliases",
+    "arange": "softmaxreg.book.aliases",
+    "exp": "softmaxreg.book.aliases",
+    "log": "softmaxreg.book.aliases",
+    "matmul": "softmaxreg.book.aliases",
+    "reshape": "softmaxreg.book.aliases",
+    "reduce_sum": "softmaxreg.book.aliases",
+    "reduce_mean": "softmaxreg.book.aliases",
+    "argmax": "softmaxreg.book.aliases",
+    "astype": "softmaxreg.book.aliases",
+    "numpy": "softmaxreg.book.aliases",
+    "to": "softmaxreg.book.aliases",
+    "float32": "softmaxreg.book.aliases",
+    "nn_Module": "softmaxreg.book.aliases",
+    "SyntheticRegressionData": "softmaxreg.book.synthetic",
+    "SGD": "softmaxreg.book.linear_regression",
+    "LinearRegressionScratch": "softmaxreg.book.linear_regression",
+    "LinearRegression": "softmaxreg.book.linear_regression",
 }
 _SUBMODULES = {"functional", "numerics"}
 
@@ -87,21 +101,21 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # static analysers see the real names
     from softmaxreg import functional, numerics
-    from softmaxreg.board import ProgressBoard
-    from softmaxreg.data import DataModule, TensorLoader
-    from softmaxreg.devices import cpu, gpu, num_gpus, try_all_gpus, try_gpu
+    from softmaxreg.book.board import ProgressBoard
+    from softmaxreg.book.data import DataModule, TensorLoader
+    from softmaxreg.book.devices import cpu, gpu, num_gpus, try_all_gpus, try_gpu
     from softmaxreg.errors import SoftmaxRegError, TrainingDivergedError
-    from softmaxreg.fashion_mnist import FashionMNIST
-    from softmaxreg.hyperparameters import HyperParameters, add_to_class
-    from softmaxreg.labels import text_labels
+    from softmaxreg.datasets.fashion_mnist import FashionMNIST
+    from softmaxreg.book.hyperparameters import HyperParameters, add_to_class
+    from softmaxreg.datasets.labels import text_labels
     from softmaxreg.models import SoftmaxRegression, SoftmaxRegressionScratch
-    from softmaxreg.module import Classifier, Module
-    from softmaxreg.trainer import Trainer
-    from softmaxreg.aliases import (
+    from softmaxreg.book.module import Classifier, Module
+    from softmaxreg.book.trainer import Trainer
+    from softmaxreg.book.aliases import (
         arange, argmax, astype, exp, float32, log, matmul, nn_Module, normal, numpy, ones, rand,
         randn, reduce_mean, reduce_sum, reshape, tensor, to, zeros,
     )  # fmt: skip
-    from softmaxreg.linear_regression import SGD, LinearRegression, LinearRegressionScratch
-    from softmaxreg.plotting import plot, set_axes, set_figsize, show_images, use_svg_display
-    from softmaxreg.synthetic import SyntheticRegressionData
+    from softmaxreg.book.linear_regression import SGD, LinearRegression, LinearRegressionScratch
+    from softmaxreg.book.plotting import plot, set_axes, set_figsize, show_images, use_svg_display
+    from softmaxreg.book.synthetic import SyntheticRegressionData
     from matplotlib import pyplot as plt

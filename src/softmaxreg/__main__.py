@@ -2,6 +2,6 @@
 
 import sys
 
-from softmaxreg.cli import main
+from softmaxreg.commands.cli import main
 
 sys.exit(main())

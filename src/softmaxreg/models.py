@@ -15,7 +15,7 @@ from torch import nn
 
 from softmaxreg import functional
 from softmaxreg._validate import check_choice, check_nonnegative_number, check_positive_int, check_positive_number
-from softmaxreg.module import Classifier
+from softmaxreg.book.module import Classifier
 
 
 class SoftmaxRegression(Classifier):

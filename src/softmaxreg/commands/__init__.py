@@ -1,1 +1,7 @@
-"""One module per CLI command; each exposes ``run(args) -> int``. Imported only when the command runs."""
+"""The command line: `cli` parses, and one module per command exposes ``run(args) -> int``.
+
+A command's module is imported only when the command runs, so ``softmaxreg --help`` stays instant.
+
+May import: every layer below (the core, ``book``, ``datasets``, ``models``, ``runs``). Nothing
+imports from here except ``softmaxreg.__main__``.
+"""

@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from softmaxreg.config import TrainConfig, field_names
+from softmaxreg.runs.config import TrainConfig, field_names
 from softmaxreg.errors import ConfigError
-from softmaxreg.recipes import RECIPES
+from softmaxreg.runs.recipes import RECIPES
 
 
 def say(text: str = "") -> None:
@@ -42,15 +42,15 @@ def config_from_args(
 
 
 def load_data(batch_size: int, data_dir: str | None, offline: bool) -> Any:
-    """Fashion-MNIST, found (or fetched) as `softmaxreg.sources` says."""
-    from softmaxreg.fashion_mnist import FashionMNIST
+    """Fashion-MNIST, found (or fetched) as `softmaxreg.datasets.sources` says."""
+    from softmaxreg.datasets.fashion_mnist import FashionMNIST
 
     return FashionMNIST(batch_size=batch_size, root=data_dir, offline=True if offline else None)
 
 
 def console_callbacks(quiet: bool) -> list[Any]:
     """A progress bar per epoch on stderr (on a terminal) and one line per epoch on stdout."""
-    from softmaxreg import callbacks as cb
+    from softmaxreg.runs import callbacks as cb
 
     if quiet:
         return []
@@ -71,10 +71,10 @@ def prepare_out_dir(out: str | None) -> Path | None:
 
 def make_run_dir(out: Path | None, base: str = "runs", prefix: str = "") -> Path:
     """Create ``out``, or a new ``runs/<prefix><timestamp>`` folder."""
-    from softmaxreg import runs
+    from softmaxreg.runs import folder
 
     if out is None:
-        return runs.new_run_dir(base, prefix)
+        return folder.new_run_dir(base, prefix)
     out.mkdir(parents=True, exist_ok=True)
     return out
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from softmaxreg import sources
+from softmaxreg.datasets import sources
 from softmaxreg.commands._common import say
 from softmaxreg.errors import DataError
-from softmaxreg.idx import parse_idx
+from softmaxreg.datasets.idx import parse_idx
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from softmaxreg import runs
+from softmaxreg.runs import folder
 from softmaxreg.commands._common import load_data, say
-from softmaxreg.labels import class_names
+from softmaxreg.datasets.labels import class_names
 
 NUM_MISTAKES = 24
 FIGURES = ("confusion_matrix.png", "mistakes.png", "weights.png")
@@ -18,8 +18,8 @@ FIGURES = ("confusion_matrix.png", "mistakes.png", "weights.png")
 def run(args: argparse.Namespace) -> int:
     """Evaluate the run's model on the test set, write the figures, print the report."""
     run_dir = Path(args.run_dir)
-    config = runs.read_config(run_dir)
-    from softmaxreg import checkpoint  # torch: only once the run folder is known to exist
+    config = folder.read_config(run_dir)
+    from softmaxreg.runs import checkpoint  # torch: only once the run folder is known to exist
 
     model, meta = checkpoint.load_model(run_dir)
     lang = args.lang or meta.get("lang") or "en"
@@ -41,8 +41,8 @@ def _evaluate(
 ) -> tuple[dict[str, Any], Any]:
     """Loss, accuracy, per-class scores and confusion matrix of ``model`` on uint8 ``images``; and the logits."""
     from softmaxreg.functional import cross_entropy
-    from softmaxreg.inference import predict_logits
-    from softmaxreg.metrics import classification_report, confusion_matrix
+    from softmaxreg.runs.inference import predict_logits
+    from softmaxreg.runs.metrics import classification_report, confusion_matrix
 
     logits = predict_logits(model, images, batch_size=batch_size)  # (N, num_classes)
     cm = confusion_matrix(labels, logits.argmax(dim=1), len(names))
@@ -55,7 +55,7 @@ def _evaluate(
 
 
 def _print(report: dict[str, Any], as_json: bool) -> None:
-    from softmaxreg.metrics import format_report
+    from softmaxreg.runs.metrics import format_report
 
     if as_json:
         say(json.dumps(report, indent=2, ensure_ascii=False))
@@ -73,8 +73,8 @@ def _write_figures(
     """confusion_matrix.png, mistakes.png (the most confident mistakes first) and weights.png."""
     import torch
 
-    from softmaxreg import figures
-    from softmaxreg.inference import class_templates
+    from softmaxreg.runs import figures
+    from softmaxreg.runs.inference import class_templates
 
     confidence, predicted = torch.softmax(logits.double(), dim=1).max(dim=1)
     wrong = (predicted != labels).nonzero().flatten()

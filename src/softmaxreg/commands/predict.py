@@ -10,18 +10,18 @@ from typing import Any
 
 import numpy as np
 
-from softmaxreg import runs
+from softmaxreg.runs import folder
 from softmaxreg.commands._common import say
 from softmaxreg.errors import ConfigError
-from softmaxreg.images import prepare_image
-from softmaxreg.labels import class_names
+from softmaxreg.runs.images import prepare_image
+from softmaxreg.datasets.labels import class_names
 
 
 def run(args: argparse.Namespace) -> int:
     """Prepare every image (failing before any output if one cannot be read), then classify them."""
     run_dir = Path(args.run_dir)
-    runs.read_config(run_dir)  # a run folder?
-    meta = runs.read_model_description(run_dir)
+    folder.read_config(run_dir)  # a run folder?
+    meta = folder.read_model_description(run_dir)
     names = class_names(args.lang) if args.lang else tuple(meta.get("class_names") or class_names("en"))
     if args.top_k > len(names):
         raise ConfigError(f"`--top-k` must be at most {len(names)}, the number of classes; got {args.top_k}.")
@@ -29,8 +29,8 @@ def run(args: argparse.Namespace) -> int:
     prepared = [prepare_image(path, args.invert, size) for path in args.images]
     import torch  # only once every image is known to be readable
 
-    from softmaxreg.checkpoint import load_model
-    from softmaxreg.inference import predict_logits, top_k
+    from softmaxreg.runs.checkpoint import load_model
+    from softmaxreg.runs.inference import predict_logits, top_k
 
     model, _ = load_model(run_dir)
     pixels = torch.from_numpy(np.stack([p for p, _ in prepared])).unsqueeze(1)  # (N, 1, H, W) uint8
@@ -60,14 +60,14 @@ def _line(result: dict[str, Any]) -> str:
     return f"{head}: " + ", ".join(f"{t['class']} {t['probability']:.1%}" for t in result["top_k"])
 
 
-def _save_inputs(folder: Path, paths: list[str], pixels: list[np.ndarray]) -> None:
+def _save_inputs(out_dir: Path, paths: list[str], pixels: list[np.ndarray]) -> None:
     """Write what the model saw, one 28×28 PNG per image, named after it."""
     from PIL import Image
 
     from softmaxreg._atomic import atomic_write_bytes
 
-    folder.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
     for i, (path, image) in enumerate(zip(paths, pixels)):
         buffer = io.BytesIO()
         Image.fromarray(image).save(buffer, format="PNG")
-        atomic_write_bytes(folder / f"{i:03d}-{Path(path).stem}.png", buffer.getvalue())
+        atomic_write_bytes(out_dir / f"{i:03d}-{Path(path).stem}.png", buffer.getvalue())

@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from softmaxreg import runs
+from softmaxreg.runs import folder
 from softmaxreg._atomic import atomic_write_text
-from softmaxreg.cli import EXIT_INTERRUPTED
+from softmaxreg.commands.cli import EXIT_INTERRUPTED
 from softmaxreg.commands._common import (
     config_from_args,
     console_callbacks,
@@ -35,9 +35,9 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"`--lr` must list different learning rates; got {' '.join(f'{lr:g}' for lr in args.lr)}.")
     base = config_from_args(args, exclude=("lr",))  # --lr is the list to sweep
     out = prepare_out_dir(args.out)
-    from softmaxreg import figures  # torch: only once the options are known to be good
-    from softmaxreg.devices import resolve_device
-    from softmaxreg.training import train_run
+    from softmaxreg.runs import figures  # torch: only once the options are known to be good
+    from softmaxreg.book.devices import resolve_device
+    from softmaxreg.runs.training import train_run
 
     device = resolve_device(args.device or "cpu")
     data = load_data(base.batch_size, args.data_dir, args.offline)
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         config = base.replace(lr=lr)
         run_dir = sweep_dir / f"lr-{lr:g}"
         run_dir.mkdir()
-        runs.write_config(run_dir, {**run_options(config, args, device, data, lang), "sweep": str(sweep_dir)})
+        folder.write_config(run_dir, {**run_options(config, args, device, data, lang), "sweep": str(sweep_dir)})
         if not args.quiet:
             say(f"lr {lr:g} -> {run_dir}")
         result = train_run(config, data, run_dir, device, lang, callbacks=console_callbacks(args.quiet))

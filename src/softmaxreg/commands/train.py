@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from softmaxreg import runs
-from softmaxreg.cli import EXIT_INTERRUPTED
+from softmaxreg.runs import folder
+from softmaxreg.commands.cli import EXIT_INTERRUPTED
 from softmaxreg.commands._common import (
     config_from_args,
     console_callbacks,
@@ -21,7 +21,7 @@ from softmaxreg.commands._common import (
     say,
     warn,
 )
-from softmaxreg.config import TrainConfig
+from softmaxreg.runs.config import TrainConfig
 from softmaxreg.errors import CheckpointError, ConfigError, TrainingDivergedError
 
 # What --resume lets you change: the rest would make the run a different one.
@@ -34,14 +34,14 @@ def run(args: argparse.Namespace) -> int:
         return _resume(args)
     config = config_from_args(args)
     out = prepare_out_dir(args.out)
-    from softmaxreg.devices import resolve_device  # torch: only once the options are known to be good
-    from softmaxreg.training import train_run
+    from softmaxreg.book.devices import resolve_device  # torch: only once the options are known to be good
+    from softmaxreg.runs.training import train_run
 
     device = resolve_device(args.device or "cpu")
     data = load_data(config.batch_size, args.data_dir, args.offline)
     run_dir = make_run_dir(out)
     lang = args.lang or "en"
-    runs.write_config(run_dir, run_options(config, args, device, data, lang))
+    folder.write_config(run_dir, run_options(config, args, device, data, lang))
     result = train_run(config, data, run_dir, device, lang, callbacks=console_callbacks(args.quiet))
     return _report(result, len(data.val))
 
@@ -50,11 +50,11 @@ def _resume(args: argparse.Namespace) -> int:
     if args.out is not None:
         raise ConfigError("`--out` cannot be used with `--resume`: a resumed run continues in its own folder.")
     run_dir = Path(args.resume)
-    saved = runs.read_config(run_dir)
-    config = _resumed_config(saved, args, runs.completed_epochs(run_dir))
-    from softmaxreg.checkpoint import load_training_state  # torch: only once the options are known to be good
-    from softmaxreg.devices import resolve_device
-    from softmaxreg.training import check_resume, train_run
+    saved = folder.read_config(run_dir)
+    config = _resumed_config(saved, args, folder.completed_epochs(run_dir))
+    from softmaxreg.runs.checkpoint import load_training_state  # torch: only once the options are known to be good
+    from softmaxreg.book.devices import resolve_device
+    from softmaxreg.runs.training import check_resume, train_run
 
     state = load_training_state(run_dir)
     device = resolve_device(args.device or saved.get("device") or "cpu")
@@ -65,7 +65,7 @@ def _resume(args: argparse.Namespace) -> int:
     check_resume(config, data, state, run_dir)  # before config.json records the resume
     options = run_options(config, args, device, data, lang)
     resumes = [*saved.get("resumes", []), {"at_epoch": state.epoch, "device_used": str(device)}]
-    runs.write_config(run_dir, {**options, "device": args.device or saved.get("device"), "resumes": resumes})
+    folder.write_config(run_dir, {**options, "device": args.device or saved.get("device"), "resumes": resumes})
     if not args.quiet:
         say(f"resuming {run_dir} at epoch {state.epoch + 1}/{config.epochs}")
     result = train_run(config, data, run_dir, device, lang, resume=state, callbacks=console_callbacks(args.quiet))
@@ -78,8 +78,8 @@ def _resumed_config(saved: dict[str, Any], args: argparse.Namespace, done: int) 
         config = TrainConfig.from_dict(saved)
     except ConfigError as err:
         raise CheckpointError(
-            f"Expected settings softmaxreg can use in {Path(args.resume) / runs.CONFIG}; got this: {err} "
-            f"{runs.RESUME_FIX}"
+            f"Expected settings softmaxreg can use in {Path(args.resume) / folder.CONFIG}; got this: {err} "
+            f"{folder.RESUME_FIX}"
         ) from None
     for name, value in explicit_settings(args).items():
         if name not in _RESUMABLE and value != getattr(config, name):

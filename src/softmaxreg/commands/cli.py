@@ -1,0 +1,223 @@
+"""The ``softmaxreg`` command line. Parsing imports nothing heavy, so ``--help`` is instant.
+
+Each command is added by its own ``_add_<command>(commands)`` function and runs a handler given as a
+``"module:function"`` string, imported only when the command runs. Our exceptions
+(:class:`~softmaxreg.errors.SoftmaxRegError`) and bad options become one line on stderr and exit
+code 2; Ctrl-C exits with 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
+
+from softmaxreg import __version__
+from softmaxreg.runs.config import DEFAULTS, MODEL_CHOICES
+from softmaxreg.runs.recipes import RECIPE_CHOICES
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+EXIT_OS_ERROR = 1
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a program killed by it
+LANGUAGES = ("en", "vi")  # softmaxreg.datasets.labels.LANGUAGES, without importing it for --help
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line: ``softmaxreg train: error: ... (see --help)``."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _integer(text: str, minimum: int) -> int:
+    kind = "a positive integer" if minimum == 1 else "a non-negative integer"
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {kind}; got {text!r}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be {kind}; got {value}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    return _integer(text, minimum=1)
+
+
+def _nonnegative_int(text: str) -> int:
+    return _integer(text, minimum=0)
+
+
+def _number(text: str, kind: str, accept: Callable[[float], bool]) -> float:
+    """``text`` as a float for which ``accept`` holds, else an argparse error saying ``kind``."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {kind}; got {text!r}") from None
+    if not accept(value):
+        raise argparse.ArgumentTypeError(f"must be {kind}; got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    return _number(text, "a positive number", lambda v: 0 < v < float("inf"))
+
+
+def _nonnegative_float(text: str) -> float:
+    return _number(text, "a non-negative number", lambda v: 0 <= v < float("inf"))
+
+
+def _probability(text: str) -> float:
+    return _number(text, "a probability in [0, 1)", lambda v: 0 <= v < 1)
+
+
+def _add_data_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", metavar="DIR", help="folder holding Fashion-MNIST (looked in first)")
+    parser.add_argument("--offline", action="store_true", help="never download the data")
+
+
+def _add_training_options(parser: argparse.ArgumentParser, lr: bool = True) -> None:
+    """Options that set a `TrainConfig`; their default is None so that explicit ones can be told apart."""
+    d = DEFAULTS
+    parser.add_argument("--recipe", choices=RECIPE_CHOICES,
+                        help="seed: the book's settings (the defaults below); best: Nesterov momentum, lr 0.3 "
+                        "with cosine decay, weight decay 1e-4, input dropout 0.05, 20 epochs (see README); "
+                        "explicit options override it")  # fmt: skip
+    parser.add_argument("--epochs", type=_positive_int, help=f"passes over the training data (default {d.epochs})")
+    if lr:
+        parser.add_argument("--lr", type=_positive_float, help=f"SGD learning rate (default {d.lr})")
+    parser.add_argument("--batch-size", type=_positive_int, help=f"examples per minibatch (default {d.batch_size})")
+    parser.add_argument("--model", choices=MODEL_CHOICES, help="concise: nn.Flatten + nn.LazyLinear (§4.5); "
+                        f"scratch: explicit W and b (§4.4) (default {d.model})")  # fmt: skip
+    parser.add_argument("--weight-decay", type=_nonnegative_float, metavar="WD",
+                        help=f"SGD weight decay (L2 penalty) (default {d.weight_decay:g})")  # fmt: skip
+    parser.add_argument("--input-dropout", type=_probability, metavar="P",
+                        help="while training, zero each pixel with probability P and scale the others by "
+                        f"1/(1-P); the saved model has no dropout (default {d.input_dropout:g})")  # fmt: skip
+    parser.add_argument(
+        "--seed", type=_nonnegative_int, help=f"random seed: initial weights and minibatch order (default {d.seed})"
+    )
+    parser.add_argument("--early-stopping", type=_positive_int, metavar="N",
+                        help="stop after N epochs without a lower val_loss and keep the best epoch's model")  # fmt: skip
+    parser.add_argument("--device", help="auto, cpu, cuda or mps (default cpu; auto: CUDA, then MPS, then CPU)")
+    parser.add_argument("--lang", choices=LANGUAGES, help="language of class names in outputs and figures (default en)")
+    parser.add_argument("--quiet", action="store_true", help="print only the final result")
+    _add_data_options(parser)
+
+
+def _add_train(commands: Any) -> None:
+    p = commands.add_parser("train", help="train softmax regression on Fashion-MNIST",
+                            description="Train softmax regression on Fashion-MNIST and save a run folder.")  # fmt: skip
+    _add_training_options(p)
+    p.add_argument("--out", metavar="DIR", help="run folder to create (default: runs/<timestamp>)")
+    p.add_argument("--resume", metavar="RUN_DIR",
+                   help="continue RUN_DIR at its next epoch, up to --epochs (default: the run's own --epochs)")  # fmt: skip
+    p.set_defaults(handler="softmaxreg.commands.train:run")
+
+
+def _add_evaluate(commands: Any) -> None:
+    p = commands.add_parser("evaluate", help="test accuracy, per-class table and figures of a run",
+                            description="Evaluate a run's model on the 10,000 test images: accuracy, per-class "
+                            "precision/recall/F1, and confusion_matrix.png, mistakes.png, weights.png in the run folder.")  # fmt: skip
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a folder made by `softmaxreg train`")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--lang", choices=LANGUAGES, help="language of class names (default: the run's)")
+    _add_data_options(p)
+    p.set_defaults(handler="softmaxreg.commands.evaluate:run")
+
+
+def _add_predict(commands: Any) -> None:
+    p = commands.add_parser("predict", help="classify your own images with a run's model",
+                            description="Classify PNG/JPEG images with a run's model. Each image is made like a "
+                            "Fashion-MNIST one: grey, light object on a dark background (light-background photos are "
+                            "inverted), trimmed, fitted into 28x28 and centred.")  # fmt: skip
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a folder made by `softmaxreg train`")
+    p.add_argument("images", metavar="IMAGE", nargs="+", help="image files (any size or colour mode)")
+    p.add_argument("--top-k", type=_positive_int, default=3, metavar="K", help="classes to show per image (default 3)")
+    p.add_argument("--invert", choices=("auto", "yes", "no"), default="auto",
+                   help="invert to light-on-dark: auto (when the border is light), yes or no (default auto)")  # fmt: skip
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--lang", choices=LANGUAGES, help="language of class names (default: the run's)")
+    p.add_argument(
+        "--save-inputs", metavar="DIR", help="also save each image as the model sees it (28x28 PNG) into DIR"
+    )
+    p.set_defaults(handler="softmaxreg.commands.predict:run")
+
+
+def _add_sweep(commands: Any) -> None:
+    p = commands.add_parser("sweep", help="train one run per learning rate and compare them",
+                            description="Train one run per learning rate (d2l §4.5, exercise 4) into one folder; "
+                            "write sweep.png (train/val loss and val accuracy overlaid) and sweep.csv.")  # fmt: skip
+    p.add_argument("--lr", type=_positive_float, nargs="+", required=True, metavar="LR", help="learning rates to try")
+    _add_training_options(p, lr=False)
+    p.add_argument("--out", metavar="DIR", help="folder to create for the runs (default: runs/sweep-<timestamp>)")
+    p.set_defaults(handler="softmaxreg.commands.sweep:run")
+
+
+def _add_data(commands: Any) -> None:
+    p = commands.add_parser("data", help="where Fashion-MNIST is (or why not), checksums verified",
+                            description="Say where Fashion-MNIST was found, verify the four files against their "
+                            "official checksums, or say every place tried. Downloads it unless --offline.")  # fmt: skip
+    _add_data_options(p)
+    p.set_defaults(handler="softmaxreg.commands.data:run")
+
+
+def _add_numerics(commands: Any) -> None:
+    p = commands.add_parser("numerics", help="where exp overflows and underflows in each number format",
+                            description="Print, for float64, float32, TF32, bfloat16, float16, float8 and int8, the "
+                            "range of arguments for which exp neither overflows nor underflows, and the widest "
+                            "row of logits a naive (no max-subtraction) softmax survives (d2l §4.5, exercise 1).")
+    p.add_argument("--json", action="store_true", help="print the table as JSON instead of text")
+    p.set_defaults(handler="softmaxreg.commands.numerics:run")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command."""
+    parser = _Parser(
+        prog="softmaxreg",
+        description="Softmax regression on Fashion-MNIST (d2l §4.5): train, evaluate, predict, sweep, data.",
+    )
+    parser.add_argument("--version", action="version", version=f"softmaxreg {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    _add_train(commands)
+    _add_evaluate(commands)
+    _add_predict(commands)
+    _add_sweep(commands)
+    _add_data(commands)
+    _add_numerics(commands)
+    return parser
+
+
+def _handler(spec: str) -> Any:
+    import importlib
+
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="softmaxreg: %(message)s")
+    from softmaxreg.errors import SoftmaxRegError
+
+    try:
+        code = int(_handler(args.handler)(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, inside the try, not at interpreter exit
+        return code
+    except SoftmaxRegError as err:
+        print(f"softmaxreg: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("softmaxreg: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # e.g. `softmaxreg numerics | head`: the reader left, nothing to report
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return EXIT_BROKEN_PIPE
+    except OSError as err:  # the machine's fault (disk full, permissions), not ours: one line, no traceback
+        print(f"softmaxreg: error: {err}", file=sys.stderr)
+        return EXIT_OS_ERROR

@@ -1,0 +1,135 @@
+"""One training run into a run folder: model, `Trainer` and callbacks, for ``train`` and ``sweep``.
+
+The run folder's options file (``config.json``) is the caller's business; this module trains,
+keeps the folder's checkpoints and metrics current after every epoch, stops cleanly on Ctrl-C, and
+when the loss diverges returns with the folder holding the last good epoch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from softmaxreg.runs import callbacks as cb
+from softmaxreg.runs import checkpoint
+from softmaxreg.runs.checkpoint import TrainingState
+from softmaxreg.runs.config import TrainConfig
+from softmaxreg.errors import TrainingDivergedError
+from softmaxreg.datasets.labels import class_names
+from softmaxreg.models import build_model
+from softmaxreg.book.trainer import Trainer
+
+PREPROCESSING = {
+    "image": "grey, light object on a dark background, as in Fashion-MNIST",
+    "dtype": "uint8 pixels 0..255, divided by 255 to float32 in [0, 1]",
+    "layout": "(batch, 1, height, width)",
+}
+
+
+@dataclass
+class RunResult:
+    """What a training run left behind.
+
+    Attributes:
+        run_dir: the run folder.
+        history: one dict per completed epoch (as in ``metrics.csv``).
+        summary: ``summary.json``'s content.
+        interrupted: whether Ctrl-C stopped it.
+        diverged: the `TrainingDivergedError` message when the loss became NaN or infinite (the
+            run folder then holds the epochs before), else ``None``.
+    """
+
+    run_dir: Path
+    history: list[dict[str, float]]
+    summary: dict[str, Any]
+    interrupted: bool
+    diverged: str | None = None
+
+
+def model_metadata(config: TrainConfig, input_shape: Sequence[int], lang: str) -> dict[str, Any]:
+    """``model.json``'s description of the model: enough to rebuild and use it.
+
+    Examples:
+        >>> meta = model_metadata(TrainConfig(), (1, 28, 28), "en")
+        >>> meta["model"], meta["num_inputs"], meta["class_names"][9]
+        ('concise', 784, 'ankle boot')
+    """
+    names = list(class_names(lang))
+    return {
+        "model": config.model,
+        "num_inputs": math.prod(input_shape),
+        "num_outputs": len(names),
+        "lr": config.lr,
+        "class_names": names,
+        "lang": lang,
+        "input_shape": list(input_shape),
+        "preprocessing": PREPROCESSING,
+    }
+
+
+def check_resume(config: TrainConfig, data: Any, state: TrainingState, run_dir: Path) -> None:
+    """Check that a saved training state fits the model ``config`` trains on ``data``.
+
+    Raises:
+        CheckpointError: it does not (see `checkpoint.check_training_state`).
+    """
+    metadata = model_metadata(config, tuple(data.train.images.shape[1:]), "en")
+    checkpoint.check_training_state(state, checkpoint.empty_model(metadata), run_dir)
+
+
+def train_run(
+    config: TrainConfig,
+    data: Any,
+    run_dir: Path,
+    device: torch.device,
+    lang: str = "en",
+    resume: TrainingState | None = None,
+    callbacks: Sequence[Any] = (),
+) -> RunResult:
+    """Train ``config``'s model on ``data``, keeping ``run_dir`` current after every epoch.
+
+    Args:
+        config: what to train.
+        data: a `FashionMNIST` (any data module with ``train.images`` of shape ``(N, 1, H, W)``).
+        run_dir: an existing folder; ``config.json`` is the caller's to write.
+        device: where to train.
+        lang: language of the class names saved with the model.
+        resume: a saved state to continue from (its epochs count towards ``config.epochs``).
+        callbacks: more callbacks, called after the run's own (e.g. progress display).
+
+    Returns:
+        The run's history and summary; ``interrupted`` when Ctrl-C stopped it after a step,
+        ``diverged`` when a non-finite loss did.
+
+    Raises:
+        CheckpointError: ``resume`` does not fit the model (see `checkpoint.check_training_state`).
+    """
+    torch.manual_seed(config.seed)
+    metadata = model_metadata(config, tuple(data.train.images.shape[1:]), lang)
+    if resume is not None:
+        check_resume(config, data, resume, run_dir)
+    model = build_model(config.model, metadata["num_inputs"], metadata["num_outputs"], config.lr)
+    early = cb.EarlyStopping(config.early_stopping) if config.early_stopping else None
+    recorder = cb.RunRecorder(run_dir, metadata, early)
+    interrupt = cb.StopOnInterrupt()
+    own: list[Any] = [interrupt, cb.OptimizerSettings(config.weight_decay, config.momentum, config.nesterov)]
+    if config.schedule == "cosine":
+        own.append(cb.CosineSchedule(config.lr))
+    if config.input_dropout:
+        own.append(cb.InputDropout(config.input_dropout, config.seed))
+    if resume is not None:
+        own.append(cb.Resume(resume, {"early_stopping": early} if early else {}))
+    own += [early] if early else []
+    trainer = Trainer(max_epochs=config.epochs, device=device, callbacks=[*own, recorder, *callbacks])
+    with interrupt:
+        try:
+            trainer.fit(model, data)
+        except TrainingDivergedError:
+            pass  # trainer.diverged says it; the folder keeps the last good epoch
+    diverged = str(trainer.diverged) if trainer.diverged is not None else None
+    return RunResult(Path(run_dir), trainer.history, recorder.summary(trainer), bool(trainer.interrupted), diverged)

@@ -1,0 +1,86 @@
+"""The package's layers stay layers: no module imports from a layer above its own.
+
+The order (see ``softmaxreg/__init__.py``): the core at the top of the package, then ``book``, then
+``datasets`` and ``models``, then ``runs``, then ``commands`` and what serves or wraps a trained
+model. Read from the source with ``ast``, so an import inside a function counts too.
+"""
+
+import ast
+import importlib
+from pathlib import Path
+
+import pytest
+
+import softmaxreg
+from softmaxreg import _moved
+
+PACKAGE = Path(softmaxreg.__file__).parent
+# A top-level module's layer is its own entry here; a subpackage's modules share the subpackage's.
+RANK = {
+    "errors": 0, "_validate": 0, "_atomic": 0, "functional": 0, "numerics": 0, "_moved": 0,
+    "book": 1,
+    "datasets": 2, "models": 2,
+    "runs": 3,
+    "commands": 4, "__main__": 4,
+}  # fmt: skip
+
+
+def _layer(module: str) -> str:
+    """``softmaxreg.book.trainer`` -> ``book``; ``softmaxreg.models`` -> ``models``."""
+    return _moved.MOVED.get(module, module).split(".")[1]
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    """(line, module) of every ``softmaxreg`` import in the file, ``from softmaxreg import x`` as ``softmaxreg.x``."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module == "softmaxreg":
+                found += [(node.lineno, f"softmaxreg.{alias.name}") for alias in node.names]
+            else:
+                found.append((node.lineno, node.module))
+    return [(line, name) for line, name in found if name.startswith("softmaxreg.")]
+
+
+MODULES = sorted(p for p in PACKAGE.rglob("*.py") if p.name != "__init__.py" or p.parent != PACKAGE)
+
+
+def test_every_module_has_a_layer():
+    layers = {p.relative_to(PACKAGE).parts[0].removesuffix(".py") for p in MODULES}
+    assert layers <= set(RANK), f"give these a layer in RANK: {layers - set(RANK)}"
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_module_imports_from_a_layer_above_its_own(path):
+    own = path.relative_to(PACKAGE).parts[0].removesuffix(".py")
+    upward = [f"{path.name}:{line} imports {name} ({_layer(name)} is above {own})"
+              for line, name in _imports(path)
+              if _layer(name) in RANK and RANK[_layer(name)] > RANK[own]]  # fmt: skip
+    assert upward == []
+
+
+def test_the_layer_check_sees_an_upward_import(tmp_path):
+    """The check above can fail: a book module importing a run module is caught."""
+    bad = tmp_path / "bad.py"
+    bad.write_text("def f():\n    from softmaxreg.runs import checkpoint\n")
+    assert [(line, _layer(name)) for line, name in _imports(bad)] == [(2, "runs")]
+    assert RANK["runs"] > RANK["book"]
+
+
+@pytest.mark.parametrize("old, new", sorted(_moved.MOVED.items()))
+def test_old_module_paths_import_the_moved_module_itself(old, new):
+    assert importlib.import_module(old) is importlib.import_module(new)
+
+
+def test_old_run_folder_module_path_still_reads_run_folders():
+    from softmaxreg.runs import folder
+
+    assert softmaxreg.runs.read_config is folder.read_config
+
+
+def test_every_layer_says_what_it_may_import():
+    for layer in ("book", "datasets", "runs", "commands"):
+        doc = importlib.import_module(f"softmaxreg.{layer}").__doc__
+        assert doc and "May import" in doc, layer
