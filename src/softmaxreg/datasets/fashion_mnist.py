@@ -137,7 +137,9 @@ class FashionMNIST(DataModule):
     def get_dataloader(self, train: bool) -> TensorLoader:
         """Batches ``(X, y)``: X float32 ``(batch_size, 1, H, W)`` in [0, 1], y int64 ``(batch_size,)``."""
         data = self.train if train else self.val
-        return TensorLoader((data.images, data.labels), self.batch_size, shuffle=train, transform=to_float_batch)
+        return TensorLoader(
+            (data.images, data.labels), self.batch_size, shuffle=train, transform=to_float_batch, dataset=data
+        )
 
     def text_labels(self, indices: Any, lang: str = "en") -> list[str]:
         """Class names for ``indices`` (``lang='vi'`` for Vietnamese)."""
