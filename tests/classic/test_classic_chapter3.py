@@ -673,3 +673,16 @@ def test_animator_in_a_script_draws_nothing_until_saved(tmp_path, capsys):
     ax = animator.axes[0]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["train loss", "test acc"]
     assert ax.get_xlabel() == "epoch" and ax.get_xlim() == (1, 3)
+
+
+def test_the_1_0_sgd_class_works_as_an_updater_like_torch_optim_sgd(fake_fashion):
+    train_iter, _ = _tiny_loaders(fake_fashion)
+    results = []
+    for make in (lambda p: torch.optim.SGD(p, lr=0.1), lambda p: d2l.SGD(p, lr=0.1)):
+        torch.manual_seed(0)
+        net = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+        updater = make(net.parameters())
+        results.append((d2l.train_epoch_ch3(net, train_iter, nn.CrossEntropyLoss(reduction="none"), updater),
+                        net[1].weight.detach().clone()))  # fmt: skip
+    (metrics, weight), (metrics_1_0, weight_1_0) = results
+    assert metrics == pytest.approx(metrics_1_0) and torch.allclose(weight, weight_1_0, atol=1e-6)
