@@ -195,7 +195,7 @@ def test_3_3_concise_linear_regression():
     print('b的估计误差：', true_b - b)
     # fmt: skip
 
-    assert float(l) < 1e-3
+    assert float(l.detach()) < 1e-3
     assert torch.allclose(w.reshape(2), true_w, atol=0.01) and abs(float(b) - true_b) < 0.01
     # d2l's loader is the book's: the same batches from the same tensors
     book_iter = load_array((features, labels), batch_size, is_train=False)
