@@ -20,7 +20,7 @@ RANK = {
     "errors": 0, "_validate": 0, "_atomic": 0, "functional": 0, "numerics": 0, "_moved": 0,
     "book": 1,
     "datasets": 2, "models": 2,
-    "runs": 3,
+    "runs": 3, "classic": 3,
     "commands": 4, "__main__": 4,
 }  # fmt: skip
 
@@ -81,6 +81,6 @@ def test_old_run_folder_module_path_still_reads_run_folders():
 
 
 def test_every_layer_says_what_it_may_import():
-    for layer in ("book", "datasets", "runs", "commands"):
+    for layer in ("book", "datasets", "runs", "classic", "commands"):
         doc = importlib.import_module(f"softmaxreg.{layer}").__doc__
         assert doc and "May import" in doc, layer

@@ -47,9 +47,8 @@ def test_notebook_is_stored_without_outputs():
     assert "import softmaxreg as d2l" in code[0].source and "torch.manual_seed(SEED)" in code[0].source
 
 
-@pytest.fixture(scope="module")
-def executed(real_data_dir, tmp_path_factory):
-    """The notebook after a real kernel ran it, and the per-cell message counts."""
+def execute(notebook: Path, real_data_dir: Path, tmp_path_factory) -> tuple:
+    """``notebook`` after a real kernel ran it, and the per-cell message counts."""
     env = {
         "SOFTMAXREG_DATA": str(real_data_dir),
         "SOFTMAXREG_OFFLINE": "1",
@@ -65,7 +64,7 @@ def executed(real_data_dir, tmp_path_factory):
     os.environ.update(env)
     os.environ.pop("MPLBACKEND", None)  # the kernel uses Jupyter's inline backend, as for a learner
     try:
-        nb = nbformat.read(NOTEBOOK, as_version=4)
+        nb = nbformat.read(notebook, as_version=4)
         client = CountingClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path_factory.mktemp("nb"))}})
         client.execute()  # raises CellExecutionError if a cell fails
     finally:
@@ -75,6 +74,12 @@ def executed(real_data_dir, tmp_path_factory):
             else:
                 os.environ[key] = value
     return nb, client.messages
+
+
+@pytest.fixture(scope="module")
+def executed(real_data_dir, tmp_path_factory):
+    """The notebook after a real kernel ran it, and the per-cell message counts."""
+    return execute(NOTEBOOK, real_data_dir, tmp_path_factory)
 
 
 @pytest.mark.real_data

@@ -9,7 +9,8 @@ The package is layered; each layer imports only from those before it:
 - the core, at the top: ``errors``, ``functional``, ``numerics`` and the private helpers;
 - ``book/``: the d2l 1.0 API (``Module``, ``Trainer``, ``ProgressBoard``, ...);
 - ``datasets/``: Fashion-MNIST from files to tensors; ``models``: the §4.4–4.5 models;
-- ``runs/``: run folders, checkpoints and what is made from them;
+- ``runs/``: run folders, checkpoints and what is made from them; ``classic/``: the classic d2l
+  API (d2l 0.17, d2l-zh 2.0: ``load_data_fashion_mnist``, ``train_ch3``, ``sgd``, ...);
 - ``commands/``: the command line.
 
 Modules that sat at the top before the layers existed stay importable by their old paths
@@ -77,6 +78,38 @@ _EXPORTS = {
     "SGD": "softmaxreg.book.linear_regression",
     "LinearRegressionScratch": "softmaxreg.book.linear_regression",
     "LinearRegression": "softmaxreg.book.linear_regression",
+    # the classic API (d2l 0.17, d2l-zh 2.0), beside the 1.0 names: d2l.sgd is not d2l.SGD
+    "size": "softmaxreg.book.aliases",
+    "int32": "softmaxreg.book.aliases",
+    "meshgrid": "softmaxreg.book.aliases",
+    "sin": "softmaxreg.book.aliases",
+    "sinh": "softmaxreg.book.aliases",
+    "cos": "softmaxreg.book.aliases",
+    "cosh": "softmaxreg.book.aliases",
+    "tanh": "softmaxreg.book.aliases",
+    "linspace": "softmaxreg.book.aliases",
+    "concat": "softmaxreg.book.aliases",
+    "stack": "softmaxreg.book.aliases",
+    "abs": "softmaxreg.book.aliases",
+    "eye": "softmaxreg.book.aliases",
+    "transpose": "softmaxreg.book.aliases",
+    "synthetic_data": "softmaxreg.book.synthetic",
+    "squared_loss": "softmaxreg.functional",
+    "linreg": "softmaxreg.classic.linear",
+    "sgd": "softmaxreg.classic.linear",
+    "load_array": "softmaxreg.classic.linear",
+    "load_data_fashion_mnist": "softmaxreg.classic.data",
+    "get_fashion_mnist_labels": "softmaxreg.classic.data",
+    "get_dataloader_workers": "softmaxreg.classic.data",
+    "accuracy": "softmaxreg.classic.training",
+    "evaluate_accuracy": "softmaxreg.classic.training",
+    "train_epoch_ch3": "softmaxreg.classic.training",
+    "train_ch3": "softmaxreg.classic.training",
+    "predict_ch3": "softmaxreg.classic.training",
+    "Animator": "softmaxreg.classic.animator",
+    "Accumulator": "softmaxreg.classic.utils",
+    "Timer": "softmaxreg.classic.utils",
+    "TrainingCheckError": "softmaxreg.errors",  # what train_ch3 raises when the book's checks fail
 }
 _SUBMODULES = {"functional", "numerics"}
 
@@ -117,5 +150,15 @@ if TYPE_CHECKING:  # static analysers see the real names
     )  # fmt: skip
     from softmaxreg.book.linear_regression import SGD, LinearRegression, LinearRegressionScratch
     from softmaxreg.book.plotting import plot, set_axes, set_figsize, show_images, use_svg_display
-    from softmaxreg.book.synthetic import SyntheticRegressionData
+    from softmaxreg.book.synthetic import SyntheticRegressionData, synthetic_data
+    from softmaxreg.book.aliases import (
+        abs, concat, cos, cosh, eye, int32, linspace, meshgrid, sin, sinh, size, stack, tanh, transpose,
+    )  # fmt: skip
+    from softmaxreg.classic.animator import Animator
+    from softmaxreg.classic.data import get_dataloader_workers, get_fashion_mnist_labels, load_data_fashion_mnist
+    from softmaxreg.classic.linear import linreg, load_array, sgd
+    from softmaxreg.classic.training import accuracy, evaluate_accuracy, predict_ch3, train_ch3, train_epoch_ch3
+    from softmaxreg.classic.utils import Accumulator, Timer
+    from softmaxreg.errors import TrainingCheckError
+    from softmaxreg.functional import squared_loss
     from matplotlib import pyplot as plt

@@ -50,3 +50,11 @@ class ImageError(SoftmaxRegError, ValueError):
 
 class TrainingDivergedError(SoftmaxRegError, FloatingPointError):
     """The loss or a gradient became NaN or infinite during training."""
+
+
+class TrainingCheckError(SoftmaxRegError, AssertionError):
+    """The classic book's end-of-training checks in ``train_ch3`` failed (the book asserts them).
+
+    An ``AssertionError`` too, so code written for the book's bare ``assert`` still catches it; unlike
+    an ``assert``, it is raised under ``python -O`` as well.
+    """

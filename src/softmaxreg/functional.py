@@ -315,3 +315,22 @@ def accuracy(logits: torch.Tensor, y: torch.Tensor, averaged: bool = True) -> to
     # float64 keeps count/n exact enough that batch-size weighted epoch means are exact counts
     dtype = torch.float32 if correct.device.type == "mps" else torch.float64
     return correct.sum(dtype=dtype) / correct.numel()
+
+
+def squared_loss(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Half the squared error of each prediction, ``(ŷ − y)² / 2`` (d2l §3.1), unreduced.
+
+    Args:
+        y_hat: predictions, e.g. ``(batch_size, 1)``.
+        y: targets with as many elements as ``y_hat`` (reshaped to its shape, so ``(batch_size,)``
+            works against ``(batch_size, 1)`` instead of broadcasting to a matrix).
+
+    Returns:
+        A tensor of ``y_hat``'s shape.
+
+    Examples:
+        >>> squared_loss(torch.tensor([[1.0], [3.0]]), torch.tensor([0.0, 1.0]))
+        tensor([[0.5000],
+                [2.0000]])
+    """
+    return (y_hat - y.reshape(y_hat.shape)) ** 2 / 2

@@ -5,6 +5,8 @@ display, updated in place: redrawn when points arrive (at most every 0.25 s), at
 (`flush`, with the same spacing) and when the cell finishes, so the last points always show. A later
 cell that draws on the same board gets a display of its own. In a script nothing is rendered until
 `save` or `figure` is called.
+
+That behaviour is `LivePlot`'s, which the classic API's ``Animator`` shares.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from softmaxreg.book import _display
 from softmaxreg.book.hyperparameters import HyperParameters
 
 _MIN_REFRESH_SECONDS = 0.25
-_LIVE_BOARDS: weakref.WeakSet[ProgressBoard] = weakref.WeakSet()
+_LIVE_BOARDS: weakref.WeakSet[LivePlot] = weakref.WeakSet()
 
 
 def _flush_live_boards(*_: Any) -> None:
@@ -45,7 +47,69 @@ def _current_cell() -> Any:
     return get_ipython().execution_count
 
 
-class ProgressBoard(HyperParameters):
+class LivePlot:
+    """A figure shown live in Jupyter: one display, updated in place, at most every 0.25 s.
+
+    Subclasses render with ``figure()`` and call ``_changed()`` when their data changes; users set
+    ``display = False`` to never show it. In a script nothing is rendered until `save` or `figure`.
+    The state lives in class attributes until first used, so subclasses need no ``__init__`` call.
+    """
+
+    display: bool = True
+    _handle: Any = None
+    _cell: Any = None  # the cell whose output holds the display
+    _last_refresh: float = -math.inf
+    _stale: bool = False
+
+    def figure(self) -> Any:
+        """Render the data and return the matplotlib Figure; subclasses define it."""
+        raise NotImplementedError
+
+    def _changed(self) -> None:
+        """New data: redraw now in Jupyter, unless a redraw just happened."""
+        self._stale = True
+        if self.display and _display.in_notebook():
+            self._refresh(force=False)
+
+    def flush(self, force: bool = False) -> None:
+        """Show the latest data now (in Jupyter); trainers call it at each epoch end.
+
+        Args:
+            force: redraw even if the last redraw was less than 0.25 s ago (used when a cell
+                ends); otherwise a fast run is still redrawn at most a few times per second.
+        """
+        if self._stale and self.display and _display.in_notebook():
+            self._refresh(force=force)
+
+    def _refresh(self, force: bool) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_refresh < _MIN_REFRESH_SECONDS:
+            return
+        cell = _current_cell()
+        if self._handle is None:
+            _LIVE_BOARDS.add(self)
+            _register_notebook_hook()
+        elif cell != self._cell:  # drawing again in a later cell: show it there, not up the page
+            self._handle = None
+        self._handle = _display.show(self.figure(), self._handle)
+        self._cell = cell
+        self._last_refresh = time.monotonic()
+        self._stale = False
+
+    def save(self, path: str | os.PathLike[str], dpi: int = 100) -> Path:
+        """Render the figure and write it to ``path`` atomically (format from the suffix).
+
+        Args:
+            path: destination, e.g. ``"curves.png"`` or ``"curves.svg"``.
+            dpi: resolution for raster formats.
+
+        Returns:
+            The path written.
+        """
+        return _display.save_figure(self.figure(), path, dpi=dpi)
+
+
+class ProgressBoard(HyperParameters, LivePlot):
     """A plot that takes data points one at a time and shows them as lines.
 
     Args:
@@ -88,10 +152,6 @@ class ProgressBoard(HyperParameters):
         self.save_hyperparameters()
         self.data: dict[str, list[tuple[float, float]]] = {}
         self._pending: dict[str, list[tuple[float, float]]] = {}
-        self._handle: Any = None
-        self._cell: Any = None  # the cell whose output holds the display
-        self._last_refresh = -math.inf
-        self._stale = False
 
     def draw(self, x: float, y: Any, label: str, every_n: int = 1) -> None:
         """Add the point ``(x, y)`` to the line ``label``.
@@ -111,34 +171,7 @@ class ProgressBoard(HyperParameters):
         xs, ys = zip(*pending)
         pending.clear()
         self.data.setdefault(label, []).append((sum(xs) / len(xs), sum(ys) / len(ys)))
-        self._stale = True
-        if self.display and _display.in_notebook():
-            self._refresh(force=False)
-
-    def flush(self, force: bool = False) -> None:
-        """Show the latest points now (in Jupyter); the Trainer calls it at each epoch end.
-
-        Args:
-            force: redraw even if the last redraw was less than 0.25 s ago (used when a cell
-                ends); otherwise a fast run is still redrawn at most a few times per second.
-        """
-        if self._stale and self.display and _display.in_notebook():
-            self._refresh(force=force)
-
-    def _refresh(self, force: bool) -> None:
-        now = time.monotonic()
-        if not force and now - self._last_refresh < _MIN_REFRESH_SECONDS:
-            return
-        cell = _current_cell()
-        if self._handle is None:
-            _LIVE_BOARDS.add(self)
-            _register_notebook_hook()
-        elif cell != self._cell:  # drawing again in a later cell: show it there, not up the page
-            self._handle = None
-        self._handle = _display.show(self.figure(), self._handle)
-        self._cell = cell
-        self._last_refresh = time.monotonic()
-        self._stale = False
+        self._changed()
 
     def figure(self) -> Any:
         """Render every point drawn so far and return the matplotlib Figure."""
@@ -171,15 +204,3 @@ class ProgressBoard(HyperParameters):
             axes.set_ylabel(self.ylabel)
         if self.data:
             axes.legend()
-
-    def save(self, path: str | os.PathLike[str], dpi: int = 100) -> Path:
-        """Render the board and write it to ``path`` atomically (format from the suffix).
-
-        Args:
-            path: destination, e.g. ``"curves.png"`` or ``"curves.svg"``.
-            dpi: resolution for raster formats.
-
-        Returns:
-            The path written.
-        """
-        return _display.save_figure(self.figure(), path, dpi=dpi)

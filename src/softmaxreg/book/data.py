@@ -26,6 +26,9 @@ class TensorLoader:
         batch_size: examples per batch (the last batch may be smaller).
         shuffle: draw a new permutation (from torch's global RNG) at each epoch.
         transform: applied to each batch tuple, e.g. to turn uint8 images into floats.
+        dataset: the map-style dataset of the same examples, one at a time, for code that builds
+            its own ``torch.utils.data.DataLoader(loader.dataset, ...)`` (the classic book does);
+            default: a ``TensorDataset`` of ``tensors`` when there is no ``transform``.
 
     Examples:
         >>> loader = TensorLoader((torch.arange(5), torch.arange(5) * 10), batch_size=2)
@@ -39,6 +42,7 @@ class TensorLoader:
         batch_size: int,
         shuffle: bool = False,
         transform: Callable[[Batch], Batch] | None = None,
+        dataset: Any = None,
     ) -> None:
         self.tensors = tuple(tensors)
         sizes = {len(t) for t in self.tensors}
@@ -47,6 +51,9 @@ class TensorLoader:
         self.batch_size = check_positive_int("batch_size", batch_size)
         self.shuffle = shuffle
         self.transform = transform
+        if dataset is None and transform is None:
+            dataset = torch.utils.data.TensorDataset(*self.tensors)
+        self.dataset = dataset
 
     @property
     def num_examples(self) -> int:

@@ -17,6 +17,7 @@ from torch.nn import functional as F
 from softmaxreg._validate import check_positive_number
 from softmaxreg.book.hyperparameters import HyperParameters
 from softmaxreg.book.module import Module
+from softmaxreg.functional import squared_loss
 
 
 class SGD(HyperParameters):
@@ -80,7 +81,7 @@ class LinearRegressionScratch(Module):
 
     def loss(self, y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Mean of ``(y_hat − y)² / 2`` over the batch."""
-        return ((y_hat - y) ** 2 / 2).mean()
+        return squared_loss(y_hat, y).mean()
 
     def configure_optimizers(self) -> SGD:
         """The from-scratch `SGD` over ``[w, b]``."""

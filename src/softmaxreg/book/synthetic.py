@@ -1,4 +1,5 @@
-"""`SyntheticRegressionData`: the d2l §3.3 data set ``y = Xw + b + ε`` with known ``w`` and ``b``."""
+"""The d2l §3.3 data set ``y = Xw + b + ε`` with known ``w`` and ``b``: `SyntheticRegressionData`,
+and `synthetic_data`, the classic book's function that makes it."""
 
 from __future__ import annotations
 
@@ -20,6 +21,34 @@ def _weights(w: Any) -> torch.Tensor:
     if w.ndim != 1 or len(w) == 0:
         raise ConfigError(f"`w` must be a 1-d tensor of weights, e.g. d2l.tensor([2, -3.4]); got shape {tuple(w.shape)}.")
     return w
+
+
+def synthetic_data(w: Any, b: float, num_examples: int, noise: float = 0.01) -> tuple[torch.Tensor, torch.Tensor]:
+    """Features ``X ~ N(0, 1)`` and labels ``y = Xw + b + ε`` with ``ε ~ N(0, noise²)`` (d2l §3.2).
+
+    Args:
+        w: the true weights, a vector of length ``num_inputs``.
+        b: the true bias.
+        num_examples: how many examples.
+        noise: standard deviation of ε.
+
+    Returns:
+        ``X`` ``(num_examples, num_inputs)`` and ``y`` ``(num_examples, 1)``.
+
+    Raises:
+        ConfigError: ``w`` is not a vector, or a count or ``noise`` is out of range.
+
+    Examples:
+        >>> X, y = synthetic_data(torch.tensor([2, -3.4]), 4.2, 1000)
+        >>> X.shape, y.shape
+        (torch.Size([1000, 2]), torch.Size([1000, 1]))
+    """
+    w = _weights(w)
+    check_positive_int("num_examples", num_examples)
+    check_nonnegative_number("noise", noise)
+    X = torch.randn(num_examples, len(w))  # (n, num_inputs)
+    eps = torch.randn(num_examples, 1) * noise
+    return X, X @ w.reshape((-1, 1)) + b + eps  # (n, 1)
 
 
 class SyntheticRegressionData(DataModule):
@@ -61,14 +90,10 @@ class SyntheticRegressionData(DataModule):
         super().__init__()
         self.save_hyperparameters()
         self.w = _weights(w)
-        check_nonnegative_number("noise", noise)
         check_positive_int("num_train", num_train)
         check_positive_int("num_val", num_val)
         check_positive_int("batch_size", batch_size)
-        n = num_train + num_val
-        self.X = torch.randn(n, len(self.w))  # (n, num_inputs)
-        eps = torch.randn(n, 1) * noise
-        self.y = self.X @ self.w.reshape((-1, 1)) + b + eps  # (n, 1)
+        self.X, self.y = synthetic_data(self.w, b, num_train + num_val, noise)
 
     def get_dataloader(self, train: bool) -> TensorLoader:
         """Batches ``(X, y)`` of the training (shuffled) or validation examples."""
