@@ -50,3 +50,7 @@ class ImageError(SoftmaxRegError, ValueError):
 
 class TrainingDivergedError(SoftmaxRegError, FloatingPointError):
     """The loss or a gradient became NaN or infinite during training."""
+
+
+class MissingExtraError(SoftmaxRegError, ImportError):
+    """A feature needs an optional package (an extra, e.g. ``softmaxreg[onnx]``) that is not installed."""
