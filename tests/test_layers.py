@@ -17,7 +17,8 @@ from softmaxreg import _moved
 PACKAGE = Path(softmaxreg.__file__).parent
 # A top-level module's layer is its own entry here; a subpackage's modules share the subpackage's.
 RANK = {
-    "errors": 0, "_validate": 0, "_atomic": 0, "functional": 0, "numerics": 0, "_moved": 0,
+    "errors": 0, "_validate": 0, "_atomic": 0, "functional": 0, "numerics": 0, "_moved": 0, "_extras": 0,
+    "interop": 0,  # the formats other tools read (ONNX, TensorBoard); the book's Trainer logs through it
     "book": 1,
     "datasets": 2, "models": 2,
     "runs": 3, "classic": 3,
@@ -81,6 +82,6 @@ def test_old_run_folder_module_path_still_reads_run_folders():
 
 
 def test_every_layer_says_what_it_may_import():
-    for layer in ("book", "datasets", "runs", "classic", "commands"):
+    for layer in ("book", "datasets", "runs", "classic", "commands", "interop"):
         doc = importlib.import_module(f"softmaxreg.{layer}").__doc__
         assert doc and "May import" in doc, layer

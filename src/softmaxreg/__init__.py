@@ -6,7 +6,8 @@ torch, matplotlib or IPython.
 
 The package is layered; each layer imports only from those before it:
 
-- the core, at the top: ``errors``, ``functional``, ``numerics`` and the private helpers;
+- the core, at the top: ``errors``, ``functional``, ``numerics``, the private helpers, and ``interop/``
+  (ONNX graphs, TensorBoard event files);
 - ``book/``: the d2l 1.0 API (``Module``, ``Trainer``, ``ProgressBoard``, ...);
 - ``datasets/``: Fashion-MNIST from files to tensors; ``models``: the §4.4–4.5 models;
 - ``runs/``: run folders, checkpoints and what is made from them; ``classic/``: the classic d2l

@@ -58,3 +58,7 @@ class TrainingCheckError(SoftmaxRegError, AssertionError):
     An ``AssertionError`` too, so code written for the book's bare ``assert`` still catches it; unlike
     an ``assert``, it is raised under ``python -O`` as well.
     """
+
+
+class MissingExtraError(SoftmaxRegError, ImportError):
+    """A feature needs an optional package (an extra, e.g. ``softmaxreg[onnx]``) that is not installed."""

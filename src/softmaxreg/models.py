@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from softmaxreg import functional
+from softmaxreg.errors import ConfigError
 from softmaxreg._validate import check_choice, check_nonnegative_number, check_positive_int, check_positive_number
 from softmaxreg.book.module import Classifier
 
@@ -107,3 +108,29 @@ def build_model(name: str, num_inputs: int, num_outputs: int, lr: float) -> Clas
     if name == "scratch":
         return SoftmaxRegressionScratch(num_inputs, num_outputs, lr)
     return SoftmaxRegression(num_outputs, lr)
+
+
+def linear_parameters(model: Classifier) -> tuple[torch.Tensor, torch.Tensor]:
+    """The weight ``(num_outputs, num_inputs)`` and bias ``(num_outputs,)`` of either model: logits = x Wᵀ + b.
+
+    Read from the parameters themselves (no arithmetic), so an exported copy computes what the
+    model computes.
+
+    Raises:
+        ConfigError: ``model`` is not one of softmaxreg's linear models (or its lazy layer has not
+            seen an input yet).
+
+    Examples:
+        >>> model = SoftmaxRegressionScratch(num_inputs=4, num_outputs=3, lr=0.1)
+        >>> [tuple(t.shape) for t in linear_parameters(model)]
+        [(3, 4), (3,)]
+    """
+    if isinstance(model, SoftmaxRegressionScratch):
+        return model.W.detach().T, model.b.detach()
+    layer = model.net[1] if isinstance(model, SoftmaxRegression) else None
+    if layer is None or nn.parameter.is_lazy(layer.weight):
+        raise ConfigError(
+            f"Expected a trained SoftmaxRegression or SoftmaxRegressionScratch; got a {type(model).__name__} "
+            "whose weights are not known yet. Export a model loaded from a run folder."
+        )
+    return layer.weight.detach(), layer.bias.detach()

@@ -50,6 +50,9 @@ def test_call_order_of_one_small_fit():
         def on_fit_start(self, trainer, model):
             calls.append("on_fit_start")
 
+        def on_train_start(self, trainer, model):
+            calls.append("on_train_start")
+
         def on_epoch_end(self, trainer, model, metrics):
             calls.append(f"on_epoch_end({metrics['epoch']})")
 
@@ -60,7 +63,8 @@ def test_call_order_of_one_small_fit():
     trainer = d2l.Trainer(max_epochs=2, callbacks=[Callback()])
     trainer.fit(model, ToyData(batch_size=16))
     epoch = ["training_step(16)", "training_step(16)", "training_step(8)", "validation_step(13)"]
-    assert calls == ["configure_optimizers", "on_fit_start", *epoch, "on_epoch_end(1)", *epoch, "on_epoch_end(2)", "on_fit_end"]
+    assert calls == ["configure_optimizers", "on_fit_start", "on_train_start", *epoch, "on_epoch_end(1)", *epoch,
+                     "on_epoch_end(2)", "on_fit_end"]  # fmt: skip
     assert model.trainer is trainer and trainer.model is model
     assert (trainer.train_batch_idx, trainer.val_batch_idx, trainer.epoch) == (6, 2, 1)
     assert (trainer.num_train_batches, trainer.num_val_batches) == (3, 1)

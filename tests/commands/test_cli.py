@@ -8,7 +8,7 @@ import pytest
 from conftest import SRC, run_cli
 from softmaxreg.commands.cli import main
 
-COMMANDS = ("train", "evaluate", "predict", "sweep", "data")
+COMMANDS = ("train", "evaluate", "predict", "sweep", "export", "data")
 
 
 def test_help_of_every_command_imports_nothing_heavy():
@@ -22,7 +22,8 @@ for command in {COMMANDS!r}:
         except SystemExit as stop:
             assert stop.code == 0, (command, stop.code)
     assert "usage: softmaxreg " + command in out.getvalue(), command
-print(sorted(m for m in ("torch", "numpy", "matplotlib", "PIL", "tqdm", "safetensors") if m in sys.modules))
+heavy = ("torch", "numpy", "matplotlib", "PIL", "tqdm", "safetensors", "onnx", "onnxruntime", "tensorboard")
+print(sorted(m for m in heavy if m in sys.modules))
 """
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={"PYTHONPATH": str(SRC)})
     assert result.returncode == 0, result.stderr
@@ -36,10 +37,11 @@ def test_help_lists_the_options(command, capsys):
     help_text = capsys.readouterr().out
     expected = {
         "train": ["--epochs", "--lr", "--batch-size", "--model", "--weight-decay", "--input-dropout", "--seed", "--data-dir", "--offline",
-                  "--out", "--device", "--early-stopping", "--resume", "--lang", "--quiet"],
+                  "--out", "--device", "--early-stopping", "--resume", "--lang", "--quiet", "--tensorboard"],
         "evaluate": ["RUN_DIR", "--json", "--lang"],
         "predict": ["RUN_DIR", "IMAGE", "--top-k", "--json", "--invert"],
-        "sweep": ["--lr", "--epochs", "--out"],
+        "sweep": ["--lr", "--epochs", "--out", "--tensorboard"],
+        "export": ["RUN_DIR", "--format", "--out", "softmaxreg[onnx]"],
         "data": ["--data-dir", "--offline"],
     }[command]  # fmt: skip
     assert all(option in help_text for option in expected)

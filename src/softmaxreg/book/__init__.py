@@ -7,5 +7,6 @@ the chapter 3 models and data, devices, and the lean ``SGD`` the Trainer uses. T
 (and the figures of ``runs``).
 
 May import: the core at the top of the package (``errors``, ``functional``, ``numerics``,
-``_validate``, ``_atomic``). Never ``datasets``, ``models``, ``runs`` or ``commands``.
+``_validate``, ``_atomic``) and ``interop`` (the Trainer's TensorBoard logger, imported only when
+asked for). Never ``datasets``, ``models``, ``runs`` or ``commands``.
 """

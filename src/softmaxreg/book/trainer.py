@@ -6,7 +6,9 @@ The loop, as a reader should see it::
         prepare_data(data)            # train_dataloader, val_dataloader, num_*_batches
         prepare_model(model)          # model.trainer = self, board limits, device
         optim = model.configure_optimizers()
-        for epoch in range(max_epochs):
+        on_fit_start()                # callbacks; one may resume: start_epoch, history, weights
+        on_train_start()              # the state is final (e.g. a logger opens its files)
+        for epoch in range(start_epoch, max_epochs):
             fit_epoch():
                 model.train()
                 for batch in train_dataloader:
@@ -18,7 +20,7 @@ The loop, as a reader should see it::
                 with no_grad: for batch in val_dataloader:
                     model.validation_step(prepare_batch(batch));  val_batch_idx += 1
             check_parameters()            # NaN/inf weights raise TrainingDivergedError
-            end_epoch()                   # exact epoch means -> history, board, callbacks
+            end_epoch()                   # exact epoch means -> history, board, on_epoch_end
             if should_stop: break
         on_fit_end()                      # also after TrainingDivergedError, which is then re-raised
 
@@ -37,6 +39,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -99,6 +102,15 @@ def _window_ends(num_batches: int, per_epoch: int) -> dict[int, int]:
     return dict(zip(ends, [0, *ends[:-1]]))
 
 
+def _tensorboard_logger(tensorboard: Any) -> Any:
+    """``Trainer(tensorboard=...)``'s logger: a folder becomes a `TensorBoardLogger`, a logger stays one."""
+    if not isinstance(tensorboard, (str, os.PathLike)):
+        return tensorboard
+    from softmaxreg.interop.tensorboard_log import TensorBoardLogger
+
+    return TensorBoardLogger(tensorboard)
+
+
 class Trainer(HyperParameters):
     """Trains a `Module` on a `DataModule` (see the module docstring for the loop).
 
@@ -108,9 +120,14 @@ class Trainer(HyperParameters):
         gradient_clip_val: clip the gradient norm to this value (``0``: no clipping).
         device: ``'cpu'``, ``'cuda'``, ``'mps'``, ``'auto'`` or a ``torch.device``; overrides
             ``num_gpus`` when given.
-        callbacks: objects with any of ``on_fit_start(trainer, model)``,
+        callbacks: objects with any of ``on_fit_start(trainer, model)``, ``on_train_start(trainer,
+            model)`` (after every ``on_fit_start``, once a resume has restored the state),
             ``on_train_batch_end(trainer, model, loss)``, ``on_epoch_end(trainer, model, metrics)``,
-            ``on_fit_end(trainer, model)``.
+            ``on_fit_end(trainer, model)``; called in list order.
+        tensorboard: a folder to write TensorBoard event files into (the epoch metrics, the
+            board's train loss per window, the hyperparameters), or a
+            `~softmaxreg.interop.tensorboard_log.TensorBoardLogger`. It runs before the other
+            callbacks. Needs ``pip install "softmaxreg[tensorboard]"``.
 
     Attributes:
         history: one dict per completed epoch: ``epoch``, ``train_loss``, ``val_loss``, ``val_acc``
@@ -131,12 +148,15 @@ class Trainer(HyperParameters):
         gradient_clip_val: float = 0,
         device: Any = None,
         callbacks: Sequence[Any] = (),
+        tensorboard: str | os.PathLike[str] | Any | None = None,
     ) -> None:
-        self.save_hyperparameters(ignore=["callbacks"])
+        self.save_hyperparameters(ignore=["callbacks", "tensorboard"])
         check_nonnegative_int("max_epochs", max_epochs)
         check_nonnegative_int("num_gpus", num_gpus)
         check_nonnegative_number("gradient_clip_val", gradient_clip_val)
         self.callbacks = list(callbacks)
+        if tensorboard is not None:  # first, so an epoch's events are written before a checkpoint records it
+            self.callbacks.insert(0, _tensorboard_logger(tensorboard))
         # d2l falls back to the CPU when fewer GPUs exist than asked for; an explicit device is strict.
         self.device = resolve_device(device) if device is not None else try_gpu() if num_gpus else cpu()
         self.gpus = [self.device] if self.device.type != "cpu" else []
@@ -182,6 +202,7 @@ class Trainer(HyperParameters):
         self.start_epoch = 0  # a callback's on_fit_start may raise it to resume a run (with its history)
         self._start_recording()
         self._callback("on_fit_start", model)
+        self._callback("on_train_start", model)
         try:
             with _denormals_flushed():
                 self._fit_epochs()

@@ -75,6 +75,29 @@ def _probability(text: str) -> float:
     return _number(text, "a probability in [0, 1)", lambda v: 0 <= v < 1)
 
 
+class _FlagNeedingExtra(argparse.Action):
+    """A flag that needs an optional package: given without it, one line naming the pip install."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, module: str, extra: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=False, **kwargs)
+        self.module, self.extra = module, extra
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: Any, values: Any, option: Any = None) -> None:
+        from softmaxreg._extras import require_extra
+        from softmaxreg.errors import MissingExtraError
+
+        try:
+            require_extra(self.module, self.extra, f"`{option}`")
+        except MissingExtraError as err:
+            parser.error(str(err))
+        setattr(namespace, self.dest, True)
+
+
+def _add_tensorboard_option(parser: argparse.ArgumentParser, where: str) -> None:
+    parser.add_argument("--tensorboard", action=_FlagNeedingExtra, module="tensorboard", extra="tensorboard",
+                        help=f"also write TensorBoard event files into {where} (needs the tensorboard extra)")  # fmt: skip
+
+
 def _add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", metavar="DIR", help="folder holding Fashion-MNIST (looked in first)")
     parser.add_argument("--offline", action="store_true", help="never download the data")
@@ -116,6 +139,7 @@ def _add_train(commands: Any) -> None:
     p.add_argument("--out", metavar="DIR", help="run folder to create (default: runs/<timestamp>)")
     p.add_argument("--resume", metavar="RUN_DIR",
                    help="continue RUN_DIR at its next epoch, up to --epochs (default: the run's own --epochs)")  # fmt: skip
+    _add_tensorboard_option(p, "the run folder")
     p.set_defaults(handler="softmaxreg.commands.train:run")
 
 
@@ -155,7 +179,20 @@ def _add_sweep(commands: Any) -> None:
     p.add_argument("--lr", type=_positive_float, nargs="+", required=True, metavar="LR", help="learning rates to try")
     _add_training_options(p, lr=False)
     p.add_argument("--out", metavar="DIR", help="folder to create for the runs (default: runs/sweep-<timestamp>)")
+    _add_tensorboard_option(p, "each run folder (tensorboard --logdir DIR shows them together)")
     p.set_defaults(handler="softmaxreg.commands.sweep:run")
+
+
+def _add_export(commands: Any) -> None:
+    p = commands.add_parser("export", help="write a run's model as ONNX, for use outside softmaxreg",
+                            description="Write a run's model as an ONNX file that ONNX Runtime (C++, mobile, browser, "
+                            "serving) runs without torch: input image (N, 1, 28, 28) float32 in [0, 1], outputs "
+                            "logits and probabilities; class names and preprocessing in its metadata. "
+                            'Needs pip install "softmaxreg[onnx]".')  # fmt: skip
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a folder made by `softmaxreg train`")
+    p.add_argument("--format", choices=("onnx",), default="onnx", help="file format (default onnx)")
+    p.add_argument("--out", metavar="FILE", help="file to write (default: RUN_DIR/model.onnx)")
+    p.set_defaults(handler="softmaxreg.commands.export:run")
 
 
 def _add_data(commands: Any) -> None:
@@ -179,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     parser = _Parser(
         prog="softmaxreg",
-        description="Softmax regression on Fashion-MNIST (d2l §4.5): train, evaluate, predict, sweep, data.",
+        description="Softmax regression on Fashion-MNIST (d2l §4.5): train, evaluate, predict, sweep, export, data.",
     )
     parser.add_argument("--version", action="version", version=f"softmaxreg {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
@@ -187,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evaluate(commands)
     _add_predict(commands)
     _add_sweep(commands)
+    _add_export(commands)
     _add_data(commands)
     _add_numerics(commands)
     return parser

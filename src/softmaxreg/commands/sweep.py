@@ -51,7 +51,9 @@ def run(args: argparse.Namespace) -> int:
         folder.write_config(run_dir, {**run_options(config, args, device, data, lang), "sweep": str(sweep_dir)})
         if not args.quiet:
             say(f"lr {lr:g} -> {run_dir}")
-        result = train_run(config, data, run_dir, device, lang, callbacks=console_callbacks(args.quiet))
+        result = train_run(
+            config, data, run_dir, device, lang, callbacks=console_callbacks(args.quiet), tensorboard=args.tensorboard
+        )
         if result.interrupted:
             warn(interrupted_message(run_dir, len(result.history)))
             return EXIT_INTERRUPTED

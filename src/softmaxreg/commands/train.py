@@ -42,7 +42,9 @@ def run(args: argparse.Namespace) -> int:
     run_dir = make_run_dir(out)
     lang = args.lang or "en"
     folder.write_config(run_dir, run_options(config, args, device, data, lang))
-    result = train_run(config, data, run_dir, device, lang, callbacks=console_callbacks(args.quiet))
+    result = train_run(
+        config, data, run_dir, device, lang, callbacks=console_callbacks(args.quiet), tensorboard=args.tensorboard
+    )
     return _report(result, len(data.val))
 
 
@@ -68,7 +70,8 @@ def _resume(args: argparse.Namespace) -> int:
     folder.write_config(run_dir, {**options, "device": args.device or saved.get("device"), "resumes": resumes})
     if not args.quiet:
         say(f"resuming {run_dir} at epoch {state.epoch + 1}/{config.epochs}")
-    result = train_run(config, data, run_dir, device, lang, resume=state, callbacks=console_callbacks(args.quiet))
+    result = train_run(config, data, run_dir, device, lang, resume=state, callbacks=console_callbacks(args.quiet),
+                       tensorboard=args.tensorboard)  # fmt: skip
     return _report(result, len(data.val))
 
 

@@ -23,6 +23,7 @@ from softmaxreg.errors import TrainingDivergedError
 from softmaxreg.datasets.labels import class_names
 from softmaxreg.models import build_model
 from softmaxreg.book.trainer import Trainer
+from softmaxreg.interop.tensorboard_log import TensorBoardLogger
 
 PREPROCESSING = {
     "image": "grey, light object on a dark background, as in Fashion-MNIST",
@@ -90,6 +91,7 @@ def train_run(
     lang: str = "en",
     resume: TrainingState | None = None,
     callbacks: Sequence[Any] = (),
+    tensorboard: bool = False,
 ) -> RunResult:
     """Train ``config``'s model on ``data``, keeping ``run_dir`` current after every epoch.
 
@@ -101,6 +103,8 @@ def train_run(
         lang: language of the class names saved with the model.
         resume: a saved state to continue from (its epochs count towards ``config.epochs``).
         callbacks: more callbacks, called after the run's own (e.g. progress display).
+        tensorboard: also write TensorBoard event files into ``run_dir`` (needs the
+            ``tensorboard`` extra); a resumed run appends to them.
 
     Returns:
         The run's history and summary; ``interrupted`` when Ctrl-C stopped it after a step,
@@ -125,7 +129,8 @@ def train_run(
     if resume is not None:
         own.append(cb.Resume(resume, {"early_stopping": early} if early else {}))
     own += [early] if early else []
-    trainer = Trainer(max_epochs=config.epochs, device=device, callbacks=[*own, recorder, *callbacks])
+    logger = TensorBoardLogger(run_dir, hparams=config.to_dict()) if tensorboard else None
+    trainer = Trainer(config.epochs, device=device, callbacks=[*own, recorder, *callbacks], tensorboard=logger)
     with interrupt:
         try:
             trainer.fit(model, data)
