@@ -224,7 +224,9 @@ def test_recipe_seed_is_plain_sgd_and_parameters_override_the_recipe(digits):
     )  # fmt: skip
     best = SoftmaxRegressionClassifier(max_iter=3, alpha=0.5)._settings(0, 60000)
     assert (best.epochs, best.alpha, best.lr, best.batch_size, best.schedule) == (3, 0.5, 0.3, 256, "cosine")
-    assert SoftmaxRegressionClassifier()._settings(0, 120).batch_size == 15  # at least 8 batches per epoch
+    small = SoftmaxRegressionClassifier()._settings(0, 120)
+    assert (small.batch_size, small.alpha) == (15, 3 / 120)  # at least 8 batches per epoch, penalty 3 / n
+    assert SoftmaxRegressionClassifier()._settings(0, 120, full_fit=False).alpha == 1e-4  # partial_fit's chunks
 
 
 def test_verbose_prints_one_line_per_epoch(capsys):
