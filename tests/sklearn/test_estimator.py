@@ -144,7 +144,9 @@ def test_partial_fit_needs_the_classes_first_and_keeps_them():
     clf = SoftmaxRegressionClassifier()
     with pytest.raises(ValueError, match="`classes` must be given in the first call"):
         clf.partial_fit([[0.0]], [0])
-    clf.partial_fit([[0.0], [1.0]], ["a", "a"], classes=["a", "b"])
+    with pytest.raises(ValueError, match="not in `classes`"):
+        clf.partial_fit([[0.0]], ["c"], classes=["a", "b"])
+    clf.partial_fit([[0.0], [1.0]], ["a", "a"], classes=["a", "b"])  # a failed first call leaves nothing behind
     assert list(clf.classes_) == ["a", "b"]
     with pytest.raises(ValueError, match="not in `classes`"):
         clf.partial_fit([[0.0]], ["c"])

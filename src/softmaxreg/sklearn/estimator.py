@@ -247,7 +247,7 @@ class SoftmaxRegressionClassifier(ClassifierMixin, BaseEstimator):
         Returns:
             ``self``.
         """
-        first = not hasattr(self, "classes_")
+        first = not hasattr(self, "coef_")  # not classes_: a first call that failed may have set it
         X, y = validate_data(self, X, y, accept_sparse="csr", dtype=(np.float32, np.float64), reset=first)
         check_classification_targets(y)
         self._check_partial_classes(classes, first)
