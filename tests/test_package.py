@@ -21,7 +21,8 @@ def _modules_after(code: str) -> set:
 
 def test_import_loads_neither_matplotlib_nor_ipython_nor_torch():
     modules = _modules_after("import softmaxreg")
-    assert not {"matplotlib", "IPython", "torch", "torchvision", "pandas", "requests", "onnx", "tensorboard"} & modules
+    assert not {"matplotlib", "IPython", "torch", "torchvision", "pandas", "requests", "onnx", "tensorboard",
+                "sklearn"} & modules
 
 
 def test_using_the_api_still_loads_no_plotting_or_ipython():

@@ -83,6 +83,12 @@ class EpochLog:
 class EarlyStopping:
     """Stop after ``patience`` epochs in a row without a new lowest ``val_loss``.
 
+    Args:
+        patience: epochs in a row without improvement that stop the run.
+        monitor: the metric to watch (``'val_loss'``; ``'train_loss'`` when there is no validation).
+        min_delta: an epoch improves only if it is lower than the best so far by more than this
+            (scikit-learn's ``tol``).
+
     Attributes:
         best: the lowest ``val_loss`` so far.
         best_epoch: the epoch that reached it.
@@ -96,17 +102,21 @@ class EarlyStopping:
         ...     stop.on_epoch_end(trainer, None, {"epoch": epoch, "val_loss": loss})
         >>> stop.best_epoch, stop.wait, trainer.should_stop
         (2, 2, True)
+        >>> stop, trainer = EarlyStopping(patience=2, monitor="train_loss", min_delta=0.01), T()
+        >>> for epoch, loss in enumerate([0.9, 0.7, 0.695, 0.69], start=1):  # 0.005 better is not enough
+        ...     stop.on_epoch_end(trainer, None, {"epoch": epoch, "train_loss": loss})
+        >>> stop.best_epoch, trainer.should_stop
+        (2, True)
     """
 
-    monitor = "val_loss"
-
-    def __init__(self, patience: int) -> None:
+    def __init__(self, patience: int, monitor: str = "val_loss", min_delta: float = 0.0) -> None:
         self.patience = check_positive_int("early_stopping", patience)
+        self.monitor, self.min_delta = monitor, min_delta
         self.best, self.best_epoch, self.wait, self.improved = math.inf, 0, 0, False
 
     def on_epoch_end(self, trainer: Any, model: Any, metrics: dict[str, float]) -> None:
         value = metrics.get(self.monitor, math.nan)
-        self.improved = value < self.best  # NaN never improves
+        self.improved = value < self.best - self.min_delta  # NaN never improves
         if self.improved:
             self.best, self.best_epoch, self.wait = value, metrics["epoch"], 0
         else:
