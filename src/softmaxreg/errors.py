@@ -50,3 +50,7 @@ class ImageError(SoftmaxRegError, ValueError):
 
 class TrainingDivergedError(SoftmaxRegError, FloatingPointError):
     """The loss or a gradient became NaN or infinite during training."""
+
+
+class RunFolderInUseError(SoftmaxRegError):
+    """Another process holds the run folder (see `softmaxreg.runs.lock`): one run folder has one writer."""
