@@ -154,7 +154,7 @@ def claim_new_run_dir(base: str | os.PathLike[str] = "runs", prefix: str = "") -
     for _ in range(100):
         try:
             return claim_new(new_run_dir(base, prefix))
-        except RunFolderInUseError:
+        except (RunFolderInUseError, ConfigError):
             continue  # another process took the fresh folder with --out before we locked it: next name
     raise FileExistsError(f"Could not claim a new run folder under {base}.")  # pragma: no cover
 
