@@ -21,8 +21,9 @@ from softmaxreg.runs.checkpoint import TrainingState, capture_rng
 from softmaxreg.models import SoftmaxRegression
 
 SRC = Path(softmaxreg.__file__).parent  # the whole package, every layer
+# .lock: the run's claim on its folder (softmaxreg.runs.lock), not a run file, but it stays
 RUN_FILES = {"config.json", "metrics.csv", "summary.json", "model.json", "model.safetensors", "resume.json",
-             "resume.safetensors", "curves.png"}  # fmt: skip
+             "resume.safetensors", "curves.png", ".lock"}  # fmt: skip
 
 
 def _model(seed):

@@ -62,3 +62,7 @@ class TrainingCheckError(SoftmaxRegError, AssertionError):
 
 class MissingExtraError(SoftmaxRegError, ImportError):
     """A feature needs an optional package (an extra, e.g. ``softmaxreg[onnx]``) that is not installed."""
+
+
+class RunFolderInUseError(SoftmaxRegError):
+    """Another process holds the run folder (see `softmaxreg.runs.lock`): one run folder has one writer."""

@@ -14,7 +14,7 @@ def test_sweep_trains_one_run_per_learning_rate(real_data_dir, tmp_path):
     result = run_cli("sweep", *args, "--data-dir", str(real_data_dir), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     sweep = tmp_path / "sw"
-    assert {p.name for p in sweep.iterdir()} == {"lr-0.05", "lr-0.5", "sweep.png", "sweep.csv"}
+    assert {p.name for p in sweep.iterdir()} == {"lr-0.05", "lr-0.5", "sweep.png", "sweep.csv", ".lock"}
     with (sweep / "sweep.csv").open() as f:
         table = list(csv.DictReader(f))
     assert [row["lr"] for row in table] == ["0.05", "0.5"]

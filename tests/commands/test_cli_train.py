@@ -16,7 +16,7 @@ pytestmark = pytest.mark.real_data
 
 RUN_FILES = {
     "config.json", "metrics.csv", "summary.json", "model.json", "model.safetensors", "curves.png",
-    "resume.json", "resume.safetensors",
+    "resume.json", "resume.safetensors", ".lock",  # .lock: the run's claim on its folder (softmaxreg.runs.lock)
 }  # fmt: skip
 
 

@@ -48,7 +48,8 @@ def run(good_run, tmp_path, fake_fashion):
 
 
 def snapshot(folder):
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+    """Every run file's bytes; not .lock, which records the last process that claimed the folder."""
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.name != ".lock"}
 
 
 # -- ways to damage a file -------------------------------------------------------------------------

@@ -147,7 +147,7 @@ def test_cli_divergence_in_the_first_epoch(fake_fashion, tmp_path, cli_in_proces
     assert err.startswith("softmaxreg: error: Expected a finite training loss; got ")
     assert err.endswith(f"training diverged. Lower the learning rate (lr 1e+30) and train again. {tmp_path / 'run'} "
                         "holds no completed epoch.\n")  # fmt: skip
-    assert {p.name for p in (tmp_path / "run").iterdir()} == {"config.json"}  # nothing half-made
+    assert {p.name for p in (tmp_path / "run").iterdir()} == {"config.json", ".lock"}  # nothing half-made
 
 
 def test_sweep_marks_a_diverged_rate_and_goes_on(fake_fashion, tmp_path, cli_in_process):

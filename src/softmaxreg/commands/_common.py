@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from softmaxreg.runs.config import TrainConfig, field_names
-from softmaxreg.errors import ConfigError
 from softmaxreg.runs.recipes import RECIPES
 
 
@@ -58,25 +57,24 @@ def console_callbacks(quiet: bool) -> list[Any]:
 
 
 def prepare_out_dir(out: str | None) -> Path | None:
-    """Check that ``--out`` is a new or empty folder (it is created later, once the data is found)."""
+    """Check that ``--out`` is a new or empty folder no process holds (it is claimed once the data is found)."""
     if out is None:
         return None
-    path = Path(out)
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        raise ConfigError(
-            f"`--out` must be a new or empty folder; {path} already exists and holds files. Choose another."
-        )
-    return path
+    from softmaxreg.runs import lock
+
+    lock.check_new(out)
+    return Path(out)
 
 
 def make_run_dir(out: Path | None, base: str = "runs", prefix: str = "") -> Path:
-    """Create ``out``, or a new ``runs/<prefix><timestamp>`` folder."""
-    from softmaxreg.runs import folder
+    """Create and claim ``out``, or a new ``runs/<prefix><timestamp>`` folder, for this process.
 
-    if out is None:
-        return folder.new_run_dir(base, prefix)
-    out.mkdir(parents=True, exist_ok=True)
-    return out
+    The claim (`softmaxreg.runs.lock`) lasts until the command ends: call this before writing anything.
+    """
+    from softmaxreg.runs import lock
+
+    claim = lock.claim_new(out) if out is not None else lock.claim_new_run_dir(base, prefix)
+    return claim.folder
 
 
 def run_options(config: TrainConfig, args: argparse.Namespace, device: Any, data: Any, lang: str) -> dict[str, Any]:

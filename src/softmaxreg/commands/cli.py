@@ -242,9 +242,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="softmaxreg: %(message)s")
     from softmaxreg.errors import SoftmaxRegError
+    from softmaxreg.runs.lock import command_scope
 
     try:
-        code = int(_handler(args.handler)(args) or 0)
+        with command_scope():  # run folders the command claimed are free again when it returns
+            code = int(_handler(args.handler)(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, inside the try, not at interpreter exit
         return code
     except SoftmaxRegError as err:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from softmaxreg.runs import folder
+from softmaxreg.runs import folder, lock
 from softmaxreg._atomic import atomic_write_text
 from softmaxreg.commands.cli import EXIT_INTERRUPTED
 from softmaxreg.commands._common import (
@@ -47,13 +47,14 @@ def run(args: argparse.Namespace) -> int:
     for lr in args.lr:
         config = base.replace(lr=lr)
         run_dir = sweep_dir / f"lr-{lr:g}"
-        run_dir.mkdir()
+        claim = lock.claim_new(run_dir)  # each run's folder is claimed like train's, freed when its run ends
         folder.write_config(run_dir, {**run_options(config, args, device, data, lang), "sweep": str(sweep_dir)})
         if not args.quiet:
             say(f"lr {lr:g} -> {run_dir}")
         result = train_run(
             config, data, run_dir, device, lang, callbacks=console_callbacks(args.quiet), tensorboard=args.tensorboard
         )
+        claim.release()
         if result.interrupted:
             warn(interrupted_message(run_dir, len(result.history)))
             return EXIT_INTERRUPTED

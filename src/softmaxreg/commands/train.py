@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from softmaxreg.runs import folder
+from softmaxreg.runs import folder, lock
 from softmaxreg.commands.cli import EXIT_INTERRUPTED
 from softmaxreg.commands._common import (
     config_from_args,
@@ -52,6 +52,7 @@ def _resume(args: argparse.Namespace) -> int:
     if args.out is not None:
         raise ConfigError("`--out` cannot be used with `--resume`: a resumed run continues in its own folder.")
     run_dir = Path(args.resume)
+    lock.claim_existing(run_dir)  # before reading its state: one process at a time continues a run
     saved = folder.read_config(run_dir)
     config = _resumed_config(saved, args, folder.completed_epochs(run_dir))
     from softmaxreg.runs.checkpoint import load_training_state  # torch: only once the options are known to be good
