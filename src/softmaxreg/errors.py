@@ -50,3 +50,18 @@ class ImageError(SoftmaxRegError, ValueError):
 
 class TrainingDivergedError(SoftmaxRegError, FloatingPointError):
     """The loss or a gradient became NaN or infinite during training."""
+
+
+class DistributedError(SoftmaxRegError, RuntimeError):
+    """Another process of a data-parallel run (``torchrun``) died or stopped answering.
+
+    Attributes:
+        silent: ``True`` in every process but the one that reports it, so that the user sees the
+            cause once.
+    """
+
+    exit_code = 1  # the machine's or another process's fault, not the user's input
+
+    def __init__(self, message: str, silent: bool = False) -> None:
+        super().__init__(message)
+        self.silent = silent
