@@ -31,7 +31,7 @@ Examples:
     >>> SINGLE.world_size, SINGLE.is_main, SINGLE.share((torch.arange(5),))[0].tolist()
     (1, True, [0, 1, 2, 3, 4])
     >>> share_bounds(7, rank=1, world_size=2), share_bounds(96, rank=1, world_size=2)
-    (4, 7), (48, 96)
+    ((4, 7), (48, 96))
 """
 
 from __future__ import annotations
@@ -119,6 +119,8 @@ class SingleProcess:
         """Examples in the last global batch `share` cut (``None``: no sharing)."""
         return None
 
+    share_start = 0  # the row of the global batch where this process's share starts
+
     def sync_start(self, trainer: Any, model: Any) -> None:
         """Give every process process 0's state at the start of ``fit``."""
 
@@ -148,6 +150,11 @@ class SingleProcess:
     def note_failure(self, error: BaseException) -> None:
         """Leave the cause of this process's death where the others can read it."""
 
+    def run_on_main(self, task: Callable[[], T]) -> T:
+        """``task()`` (JSON-ready result) in process 0 only, e.g. reading or creating the run folder;
+        every process gets its result, or raises its error (silently but in process 0)."""
+        return task()
+
 
 SINGLE = SingleProcess()
 _current: SingleProcess | None = None
@@ -158,11 +165,11 @@ def current() -> SingleProcess:
     return _current or SINGLE
 
 
-def setup(device: torch.device | str = "cpu") -> SingleProcess:
+def setup() -> SingleProcess:
     """Join the other processes of a ``torchrun`` launch (once per process), or return `SINGLE`.
 
-    Args:
-        device: the training device; CUDA selects NCCL and GPU ``LOCAL_RANK``, anything else gloo.
+    The process group has gloo for CPU tensors and, where CUDA exists, NCCL for CUDA tensors (on
+    GPU ``LOCAL_RANK``); `SingleProcess.device` then says which one training uses.
 
     Raises:
         ConfigError: ``SOFTMAXREG_DIST_TIMEOUT`` is not a positive number.
@@ -175,19 +182,19 @@ def setup(device: torch.device | str = "cpu") -> SingleProcess:
         return SINGLE
     import torch.distributed as dist
 
-    device = torch.device(device)
-    backend = "nccl" if device.type == "cuda" else "gloo"
     timeout = timeout_seconds()
-    if backend == "nccl":
+    backends = "gloo"
+    if torch.cuda.is_available() and dist.is_nccl_available():
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        backends = "cpu:gloo,cuda:nccl"
     try:
-        dist.init_process_group(backend, timeout=timedelta(seconds=timeout))
+        dist.init_process_group(backends, timeout=timedelta(seconds=timeout))
     except (RuntimeError, ValueError) as err:  # DistStoreError, DistNetworkError: the rendezvous failed
         raise DistributedError(
             f"Expected {os.environ.get('WORLD_SIZE')} processes to join within {timeout:g} s; got this: "
             f"{_first_line(err)}. Start every process (check --nnodes and --rdzv-endpoint)."
         ) from None
-    _current = DataParallel(dist, backend, timeout)
+    _current = DataParallel(dist, timeout)
     atexit.register(_teardown)
     return _current
 
@@ -211,15 +218,15 @@ def _is_lazy(t: torch.Tensor) -> bool:
 class DataParallel(SingleProcess):
     """One of ``world_size`` processes under ``torchrun`` (see the module docstring)."""
 
-    def __init__(self, dist: Any, backend: str, timeout: float) -> None:
+    def __init__(self, dist: Any, timeout: float) -> None:
         self.dist = dist
-        self.backend = backend
+        self.backend = "gloo"  # until `device` says the training runs on CUDA
         self.timeout = timeout
         self.rank = dist.get_rank()
         self.world_size = dist.get_world_size()
         self.is_main = self.rank == 0
         self.local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-        self._comm = torch.device("cuda", self.local_rank) if backend == "nccl" else torch.device("cpu")
+        self._comm = torch.device("cpu")  # where collectives' tensors live: the training device
         self._global_n: int | None = None
         self._local_n = 0
         self._stop = False
@@ -229,7 +236,10 @@ class DataParallel(SingleProcess):
     # -- the points the Trainer calls ------------------------------------------------------------
 
     def device(self, device: torch.device) -> torch.device:
-        return self._comm if device.type == "cuda" else device
+        if device.type == "cuda":
+            self._comm, self.backend = torch.device("cuda", self.local_rank), "nccl"
+            return self._comm
+        return device
 
     def check_loader(self, loader: Any) -> None:
         n, size = getattr(loader, "num_examples", None), getattr(loader, "batch_size", None)
@@ -255,6 +265,10 @@ class DataParallel(SingleProcess):
     @property
     def global_batch_size(self) -> int | None:
         return self._global_n
+
+    @property
+    def share_start(self) -> int:
+        return share_bounds(self._global_n or 0, self.rank, self.world_size)[0]
 
     def sync_start(self, trainer: Any, model: Any) -> None:
         self._stop = False
@@ -320,6 +334,22 @@ class DataParallel(SingleProcess):
         buffer = buffer.to(self._comm)
         self._collective(lambda: self.dist.broadcast(buffer, src=0))
         return bytes(buffer.cpu().tolist()).decode()
+
+    def run_on_main(self, task: Callable[[], T]) -> T:
+        if not self.is_main:
+            reply = json.loads(self.broadcast_text(None))
+            if "error" in reply:
+                error = DistributedError(reply["error"], silent=True)
+                error.exit_code = reply["exit_code"]
+                raise error
+            return reply["value"]
+        try:
+            value = task()
+        except Exception as err:
+            self.broadcast_text(json.dumps({"error": str(err), "exit_code": getattr(err, "exit_code", 2)}))
+            raise
+        self.broadcast_text(json.dumps({"value": value}))
+        return value
 
     def note_failure(self, error: BaseException) -> None:
         if isinstance(error, DistributedError) or self._store is None:

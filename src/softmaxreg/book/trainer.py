@@ -3,7 +3,7 @@
 The loop, as a reader should see it::
 
     fit(model, data):
-        parallel = distributed.setup(device)   # SINGLE outside torchrun: every parallel.* is a no-op
+        parallel = distributed.setup()         # SINGLE outside torchrun: every parallel.* is a no-op
         prepare_data(data)            # train_dataloader, val_dataloader, num_*_batches
         prepare_model(model)          # model.trainer = self, board limits, device
         optim = model.configure_optimizers()
@@ -189,7 +189,7 @@ class Trainer(HyperParameters):
                 completed epochs, ``on_fit_end`` callbacks have run, and the model's parameters are
                 those of the diverged step (reload a checkpoint to use the last good ones).
         """
-        self.parallel = distributed.setup(self.device)
+        self.parallel = distributed.setup()
         self.device = self.parallel.device(self.device)  # NCCL: GPU LOCAL_RANK
         self.gpus = [self.device] if self.device.type != "cpu" else []
         try:
