@@ -458,7 +458,7 @@ class DataParallel(SingleProcess):
         ]
         reporter = min(alive) == self.rank and not (0 in notes)  # process 0 reported its own error itself
         return DistributedError(
-            f"{'; '.join(causes)}. Process {self.rank} stopped too (all {self.world_size} processes stop together).",
+            f"{'; '.join(causes)}; the other processes stopped too.",
             silent=not reporter,
         )
 

@@ -237,3 +237,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as err:  # the machine's fault (disk full, permissions), not ours: one line, no traceback
         _failed(err, f"softmaxreg: error: {err}")
         return EXIT_OS_ERROR
+    except Exception as err:
+        if _speaks():
+            raise  # a bug: its traceback, as without torchrun
+        _failed(err)  # another process of a torchrun launch: process 0 names this one and the cause
+        return EXIT_OS_ERROR
