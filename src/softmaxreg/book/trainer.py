@@ -80,17 +80,19 @@ def _denormals_flushed() -> Iterator[None]:
 
 
 class _Counted:
-    """Wraps a dataloader so the Trainer knows the size of the batch being processed."""
+    """Wraps a dataloader so the Trainer knows the size of the batch being processed; under
+    torchrun (``shard``) it yields this process's share of each global batch."""
 
-    def __init__(self, loader: Any, trainer: Trainer) -> None:
+    def __init__(self, loader: Any, trainer: Trainer, shard: bool = True) -> None:
         self.loader = loader
         self.trainer = trainer
+        self.shard = shard
 
     def __len__(self) -> int:
         return len(self.loader)
 
     def __iter__(self) -> Iterator[Any]:
-        parallel = self.trainer.parallel
+        parallel = self.trainer.parallel if self.shard else distributed.SINGLE
         for batch in self.loader:
             batch = parallel.share(batch)  # under torchrun: this process's rows of the global batch
             self.trainer._batch_size = len(batch[-1])
@@ -364,7 +366,8 @@ class Trainer(HyperParameters):
             dataloader: ...or an iterable of batches to use instead.
 
         Returns:
-            The batch-size weighted mean of every metric reported, over all examples.
+            The batch-size weighted mean of every metric reported, over all examples (under
+            torchrun each process validates on all of them by itself).
         """
         if dataloader is None:
             if data is None:
@@ -375,7 +378,7 @@ class Trainer(HyperParameters):
         self._start_recording(plotting=False)
         model.eval()
         try:
-            for batch in _Counted(dataloader, self):
+            for batch in _Counted(dataloader, self, shard=False):  # all of it, in each process: no collective
                 model.validation_step(self.prepare_batch(batch))
             return self._log.epoch_means()
         finally:
