@@ -127,6 +127,9 @@ class SingleProcess:
     def all_reduce_grads(self, model: Any, stop: bool) -> None:
         """Turn each process's gradient into the mean over the global batch; vote on stopping."""
 
+    def check_reduced(self) -> None:
+        """After a training epoch: refuse a loop that never averaged its gradients (nothing to check here)."""
+
     def agreed_stop(self, stop: bool) -> bool:
         """Whether to stop after this step: ``stop`` here; the vote's outcome under torchrun."""
         return stop
@@ -230,6 +233,7 @@ class DataParallel(SingleProcess):
         self._global_n: int | None = None
         self._local_n = 0
         self._stop = False
+        self._reduced = 0  # gradient all-reduces since the last check_reduced
         self.broken = False
         self._store = self._connect_store()
 
@@ -301,6 +305,17 @@ class DataParallel(SingleProcess):
             g.copy_(flat[offset : offset + g.numel()].view_as(g))
             offset += g.numel()
         self._stop = bool(flat[-1] > 0)  # one host sync per step: every process stops after the same step
+        self._reduced += 1
+
+    def check_reduced(self) -> None:
+        if self._global_n is not None and self._reduced == 0:  # trained on shares, never averaged
+            raise ConfigError(
+                "Expected the gradients to be averaged over the processes in each step; got an epoch without it: "
+                "a fit_epoch replaced with add_to_class trains each process on its own share. Under torchrun, "
+                "use the Trainer's own fit_epoch, or call trainer.parallel.all_reduce_grads(model, "
+                "trainer.interrupted) after loss.backward() in yours."
+            )
+        self._reduced = 0
 
     def agreed_stop(self, stop: bool) -> bool:
         return self._stop

@@ -223,6 +223,7 @@ class Trainer(HyperParameters):
         for self.epoch in range(self.start_epoch, self.max_epochs):
             started = time.perf_counter()
             self.fit_epoch()
+            self.parallel.check_reduced()  # under torchrun: a replaced fit_epoch that never averaged gradients
             if self.parallel.agreed_stop(self.interrupted):
                 break
             self.check_parameters()
