@@ -88,20 +88,20 @@ def _resume(args: argparse.Namespace) -> int:
     from softmaxreg.book.devices import resolve_device
     from softmaxreg.runs.training import check_resume
 
-    device = parallel.device(resolve_device(args.device or saved.get("device") or "cpu"))
-    args.data_dir = args.data_dir or saved.get("data_dir")
-    args.offline = args.offline or bool(saved.get("offline"))
-    data = load_data(config.batch_size, args.data_dir, args.offline)
-    lang = args.lang or saved.get("lang") or "en"
     state = None
 
     def load_state() -> int:  # process 0 only: the others receive the state when fit starts
         nonlocal state
         state = load_training_state(run_dir)
-        check_resume(config, data, state, run_dir)  # before config.json records the resume
         return state.epoch
 
-    parallel.run_on_main(load_state)
+    parallel.run_on_main(load_state)  # a damaged state is reported before the data is even looked for
+    device = parallel.device(resolve_device(args.device or saved.get("device") or "cpu"))
+    args.data_dir = args.data_dir or saved.get("data_dir")
+    args.offline = args.offline or bool(saved.get("offline"))
+    data = load_data(config.batch_size, args.data_dir, args.offline)
+    lang = args.lang or saved.get("lang") or "en"
+    parallel.run_on_main(lambda: check_resume(config, data, state, run_dir))  # before config.json records it
     if parallel.is_main:
         options = {**run_options(config, args, device, data, lang), **_processes(parallel)}
         resumes = [*saved.get("resumes", []),
