@@ -66,3 +66,18 @@ class MissingExtraError(SoftmaxRegError, ImportError):
 
 class RunFolderInUseError(SoftmaxRegError):
     """Another process holds the run folder (see `softmaxreg.runs.lock`): one run folder has one writer."""
+
+
+class DistributedError(SoftmaxRegError, RuntimeError):
+    """Another process of a data-parallel run (``torchrun``) died or stopped answering.
+
+    Attributes:
+        silent: ``True`` in every process but the one that reports it, so that the user sees the
+            cause once.
+    """
+
+    exit_code = 1  # the machine's or another process's fault, not the user's input
+
+    def __init__(self, message: str, silent: bool = False) -> None:
+        super().__init__(message)
+        self.silent = silent

@@ -6,6 +6,10 @@ the chapter 3 models and data, devices, and the lean ``SGD`` the Trainer uses. T
 ``_metric_log`` (exact metric means) and ``_display`` (where figures go) serve only this layer
 (and the figures of ``runs``).
 
+``distributed`` is data parallelism under ``torchrun``: the few points where the Trainer's loop talks
+to the other processes (a no-op outside torchrun); ``runs`` and ``commands`` ask it which process
+they are in.
+
 May import: the core at the top of the package (``errors``, ``functional``, ``numerics``,
 ``_validate``, ``_atomic``) and ``interop`` (the Trainer's TensorBoard logger, imported only when
 asked for). Never ``datasets``, ``models``, ``runs`` or ``commands``.

@@ -26,9 +26,13 @@ A non-finite value costs nothing until its window closes; then the sum is NaN or
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import torch
+
+# Sums the weighted sums and counts over the processes of a data-parallel run (identity otherwise).
+Reduce = Callable[[list[float], list[int]], tuple[list[float], list[int]]]
 
 
 def _weighted_sum(values: list[torch.Tensor], weights: list[int]) -> float:
@@ -81,19 +85,29 @@ class MetricLog:
         self._counts[label] = self._counts.get(label, 0) + count
         return total, count
 
-    def window_mean(self, label: str) -> float:
-        """Weighted mean of ``label``'s values since the last window closed (NaN if none)."""
+    def window_mean(self, label: str, reduce: Reduce | None = None) -> float:
+        """Weighted mean of ``label``'s values since the last window closed (NaN if none).
+
+        ``reduce`` sums the window's weighted sum and count over the processes of a data-parallel run.
+        """
         total, count = self._flush(label)
+        if reduce is not None:
+            (total,), (count,) = reduce([total], [count])
         return total / count if count else float("nan")
 
-    def epoch_means(self) -> dict[str, float]:
+    def epoch_means(self, reduce: Reduce | None = None) -> dict[str, float]:
         """Weighted mean of every metric over the epoch; starts a new epoch.
 
         Rounded to 12 significant digits, beyond float64 accumulation noise, so that an accuracy
-        is an exact count / N whatever the batch size.
+        is an exact count / N whatever the batch size. ``reduce`` sums the weighted sums and counts
+        over the processes of a data-parallel run (each process holds its shares' sums).
         """
         for label in list(self._pending):
             self._flush(label)
-        means = {label: float(f"{self._sums[label] / self._counts[label]:.12g}") for label in self._sums}
+        labels = list(self._sums)  # the same order in every process: the same code recorded them
+        sums, counts = [self._sums[k] for k in labels], [self._counts[k] for k in labels]
+        if reduce is not None:
+            sums, counts = reduce(sums, counts)
+        means = {label: float(f"{total / count:.12g}") for label, total, count in zip(labels, sums, counts)}
         self._sums, self._counts, self._seen, self.nonfinite = {}, {}, {}, {}
         return means

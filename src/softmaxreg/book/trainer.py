@@ -3,25 +3,30 @@
 The loop, as a reader should see it::
 
     fit(model, data):
+        parallel = distributed.setup()         # SINGLE outside torchrun: every parallel.* is a no-op
         prepare_data(data)            # train_dataloader, val_dataloader, num_*_batches
         prepare_model(model)          # model.trainer = self, board limits, device
         optim = model.configure_optimizers()
         on_fit_start()                # callbacks; one may resume: start_epoch, history, weights
+        parallel.sync_start()         # every process takes process 0's weights, RNG, counters
         on_train_start()              # the state is final (e.g. a logger opens its files)
         for epoch in range(start_epoch, max_epochs):
             fit_epoch():
                 model.train()
-                for batch in train_dataloader:
+                for batch in train_dataloader:                         # parallel.share(): this process's rows
                     loss = model.training_step(prepare_batch(batch))   # model.plot() -> record()
-                    optim.zero_grad(); loss.backward(); clip_gradients(); optim.step()
+                    optim.zero_grad(); loss.backward()
+                    parallel.all_reduce_grads()                        # mean over the global batch; stop vote
+                    clip_gradients(); optim.step()
                     train_batch_idx += 1
                     # when a board window closes: a NaN/inf train_loss raises TrainingDivergedError
+                    if parallel.agreed_stop(interrupted): return
                 model.eval()
-                with no_grad: for batch in val_dataloader:
+                with no_grad: for batch in val_dataloader:             # sharded too
                     model.validation_step(prepare_batch(batch));  val_batch_idx += 1
             check_parameters()            # NaN/inf weights raise TrainingDivergedError
-            end_epoch()                   # exact epoch means -> history, board, on_epoch_end
-            if should_stop: break
+            end_epoch()                   # exact epoch means (parallel.sum_metrics) -> history, board, callbacks
+            if parallel.from_main(should_stop): break
         on_fit_end()                      # also after TrainingDivergedError, which is then re-raised
 
 Metrics are exact: every value a model reports through ``plot`` is weighted by its batch's size, so
@@ -32,6 +37,10 @@ a board window closes anyway (twice an epoch by default), and a NaN or infinite 
 to the first bad batch. `fit` then stops with a `TrainingDivergedError` naming the epoch and step;
 the diverged epoch is not recorded (no ``on_epoch_end``), so checkpoints written by callbacks stay
 those of the last good epoch.
+
+Under ``torchrun`` the same loop runs in every process (see `softmaxreg.book.distributed`): each
+takes its share of every global batch, gradients and metric sums are summed over the processes,
+and only process 0 draws the board.
 """
 
 from __future__ import annotations
@@ -47,6 +56,7 @@ from typing import Any
 import torch
 
 from softmaxreg._validate import check_nonnegative_int, check_nonnegative_number
+from softmaxreg.book import distributed
 from softmaxreg.book.devices import cpu, resolve_device, try_gpu
 from softmaxreg.errors import TrainingDivergedError
 from softmaxreg.book._metric_log import MetricLog
@@ -73,17 +83,21 @@ def _denormals_flushed() -> Iterator[None]:
 
 
 class _Counted:
-    """Wraps a dataloader so the Trainer knows the size of the batch being processed."""
+    """Wraps a dataloader so the Trainer knows the size of the batch being processed; under
+    torchrun (``shard``) it yields this process's share of each global batch."""
 
-    def __init__(self, loader: Any, trainer: Trainer) -> None:
+    def __init__(self, loader: Any, trainer: Trainer, shard: bool = True) -> None:
         self.loader = loader
         self.trainer = trainer
+        self.shard = shard
 
     def __len__(self) -> int:
         return len(self.loader)
 
     def __iter__(self) -> Iterator[Any]:
+        parallel = self.trainer.parallel if self.shard else distributed.SINGLE
         for batch in self.loader:
+            batch = parallel.share(batch)  # under torchrun: this process's rows of the global batch
             self.trainer._batch_size = len(batch[-1])
             yield batch
 
@@ -163,6 +177,7 @@ class Trainer(HyperParameters):
         self.history: list[dict[str, float]] = []
         self.should_stop = self.interrupted = False
         self.diverged: TrainingDivergedError | None = None
+        self.parallel: distributed.SingleProcess = distributed.SINGLE
         self._start_recording(plotting=False)
 
     # -- d2l's surface -------------------------------------------------------------------------
@@ -170,7 +185,9 @@ class Trainer(HyperParameters):
     def prepare_data(self, data: Any) -> None:
         """Take the data module's loaders and count their batches."""
         self.train_dataloader = _Counted(data.train_dataloader(), self)
+        self.parallel.check_loader(self.train_dataloader.loader)
         val = data.val_dataloader()
+        self.parallel.check_loader(val)
         self.val_dataloader = _Counted(val, self) if val is not None else None
         self.num_train_batches = len(self.train_dataloader)
         self.num_val_batches = len(self.val_dataloader) if self.val_dataloader is not None else 0
@@ -194,6 +211,16 @@ class Trainer(HyperParameters):
                 completed epochs, ``on_fit_end`` callbacks have run, and the model's parameters are
                 those of the diverged step (reload a checkpoint to use the last good ones).
         """
+        self.parallel = distributed.setup()
+        self.device = self.parallel.device(self.device)  # NCCL: GPU LOCAL_RANK
+        self.gpus = [self.device] if self.device.type != "cpu" else []
+        try:
+            self._fit(model, data)
+        except BaseException as err:
+            self.parallel.note_failure(err)  # so the other processes can name the cause
+            raise
+
+    def _fit(self, model: Any, data: Any) -> None:
         self.prepare_data(data)
         self.prepare_model(model)
         self.optim = model.configure_optimizers()
@@ -202,6 +229,7 @@ class Trainer(HyperParameters):
         self.start_epoch = 0  # a callback's on_fit_start may raise it to resume a run (with its history)
         self._start_recording()
         self._callback("on_fit_start", model)
+        self.parallel.sync_start(self, model)
         self._callback("on_train_start", model)
         try:
             with _denormals_flushed():
@@ -216,11 +244,13 @@ class Trainer(HyperParameters):
         for self.epoch in range(self.start_epoch, self.max_epochs):
             started = time.perf_counter()
             self.fit_epoch()
-            if self.interrupted:
+            self.parallel.check_reduced()  # under torchrun: a replaced fit_epoch that never averaged gradients
+            if self.parallel.agreed_stop(self.interrupted):
                 break
             self.check_parameters()
             self.end_epoch(time.perf_counter() - started)
-            if self.should_stop:
+            if self.parallel.from_main(self.should_stop):  # early stopping: process 0 decides for all
+                self.should_stop = True
                 break
 
     def fit_epoch(self) -> None:
@@ -231,13 +261,15 @@ class Trainer(HyperParameters):
             self.optim.zero_grad()
             with torch.no_grad():
                 loss.backward()
+                self.parallel.all_reduce_grads(self.model, self.interrupted)  # the mean over the global batch
                 if self.gradient_clip_val > 0:
                     self.clip_gradients(self.gradient_clip_val, self.model)
                 self.optim.step()
             self.train_batch_idx += 1
             if self.callbacks:
                 self._callback("on_train_batch_end", self.model, loss)
-            if self.interrupted:
+            if self.parallel.agreed_stop(self.interrupted):  # under torchrun: every process after the same step
+                self.interrupted = True
                 return
         if self.val_dataloader is None:
             return
@@ -280,9 +312,11 @@ class Trainer(HyperParameters):
         windows = self._windows[train]
         if position not in windows:
             return
-        mean = self._log.window_mean(label)
+        mean = self._log.window_mean(label, self.parallel.sum_metrics)
         if train and not math.isfinite(mean) and label == "train_loss":
-            self._diverged(*self._log.nonfinite[label])
+            self._diverged(*self.parallel.first_nonfinite(self._log.nonfinite.get(label)))
+        if not self.parallel.is_main:
+            return
         if train:  # d2l's x: the mean of batch_idx / num_train_batches over the window
             x = (2 * index - (position - windows[position]) + 1) / 2 / self.num_train_batches
         else:
@@ -329,7 +363,7 @@ class Trainer(HyperParameters):
 
     def end_epoch(self, seconds: float) -> dict[str, float]:
         """Close an epoch: append its exact means to `history`, refresh the board, call callbacks."""
-        metrics = {"epoch": self.epoch + 1, **self._log.epoch_means(), "seconds": seconds}
+        metrics = {"epoch": self.epoch + 1, **self._log.epoch_means(self.parallel.sum_metrics), "seconds": seconds}
         self.history.append(metrics)
         logger.info("epoch %d: %s", self.epoch + 1, metrics)
         self.model.board.flush()
@@ -354,7 +388,8 @@ class Trainer(HyperParameters):
             dataloader: ...or an iterable of batches to use instead.
 
         Returns:
-            The batch-size weighted mean of every metric reported, over all examples.
+            The batch-size weighted mean of every metric reported, over all examples (under
+            torchrun each process validates on all of them by itself).
         """
         if dataloader is None:
             if data is None:
@@ -365,7 +400,7 @@ class Trainer(HyperParameters):
         self._start_recording(plotting=False)
         model.eval()
         try:
-            for batch in _Counted(dataloader, self):
+            for batch in _Counted(dataloader, self, shard=False):  # all of it, in each process: no collective
                 model.validation_step(self.prepare_batch(batch))
             return self._log.epoch_means()
         finally:

@@ -3,7 +3,8 @@
 Each command is added by its own ``_add_<command>(commands)`` function and runs a handler given as a
 ``"module:function"`` string, imported only when the command runs. Our exceptions
 (:class:`~softmaxreg.errors.SoftmaxRegError`) and bad options become one line on stderr and exit
-code 2; Ctrl-C exits with 130.
+code 2; Ctrl-C exits with 130. Under ``torchrun`` only process 0 prints errors (every process meets
+the same ones), except the one line that says another process died, which its first survivor prints.
 """
 
 from __future__ import annotations
@@ -30,7 +31,22 @@ class _Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line: ``softmaxreg train: error: ... (see --help)``."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n" if _speaks() else None)
+
+
+def _speaks() -> bool:
+    """Whether this process prints errors: always, but under torchrun only process 0 (``RANK``)."""
+    return int(os.environ.get("WORLD_SIZE", "1")) <= 1 or os.environ.get("RANK", "0") == "0"
+
+
+def _failed(err: BaseException, text: str | None = None) -> None:
+    """Say ``text`` (if this process speaks) and, under torchrun, leave the cause for the others."""
+    distributed = sys.modules.get("softmaxreg.book.distributed")  # loaded only where a process group may exist
+    if distributed is not None:
+        distributed.current().note_failure(err)
+    silent = getattr(err, "silent", None)
+    if text is not None and (not silent if silent is not None else _speaks()):
+        print(text, file=sys.stderr)
 
 
 def _integer(text: str, minimum: int) -> int:
@@ -250,14 +266,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()  # a closed pipe shows here, inside the try, not at interpreter exit
         return code
     except SoftmaxRegError as err:
-        print(f"softmaxreg: error: {err}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("softmaxreg: interrupted", file=sys.stderr)
+        _failed(err, f"softmaxreg: error: {err}")
+        return getattr(err, "exit_code", EXIT_USAGE)
+    except KeyboardInterrupt as err:
+        _failed(err, "softmaxreg: interrupted")
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # e.g. `softmaxreg numerics | head`: the reader left, nothing to report
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
         return EXIT_BROKEN_PIPE
     except OSError as err:  # the machine's fault (disk full, permissions), not ours: one line, no traceback
-        print(f"softmaxreg: error: {err}", file=sys.stderr)
+        _failed(err, f"softmaxreg: error: {err}")
+        return EXIT_OS_ERROR
+    except Exception as err:
+        if _speaks():
+            raise  # a bug: its traceback, as without torchrun
+        _failed(err)  # another process of a torchrun launch: process 0 names this one and the cause
         return EXIT_OS_ERROR

@@ -1,4 +1,9 @@
-"""``softmaxreg train``: train softmax regression and leave a run folder; or resume one."""
+"""``softmaxreg train``: train softmax regression and leave a run folder; or resume one.
+
+Under ``torchrun --nproc_per_node=N -m softmaxreg train ...`` every process runs this; process 0
+alone reads and writes the run folder and prints, and tells the others what they need (the
+folder's name, a resumed run's settings) through the process group.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ from softmaxreg.commands._common import (
     warn,
 )
 from softmaxreg.runs.config import TrainConfig
-from softmaxreg.errors import CheckpointError, ConfigError, TrainingDivergedError
+from softmaxreg.errors import CheckpointError, ConfigError, DistributedError, TrainingDivergedError
 
 # What --resume lets you change: the rest would make the run a different one.
 _RESUMABLE = {"epochs"}
@@ -33,47 +38,85 @@ def run(args: argparse.Namespace) -> int:
     if args.resume is not None:
         return _resume(args)
     config = config_from_args(args)
-    out = prepare_out_dir(args.out)
-    from softmaxreg.book.devices import resolve_device  # torch: only once the options are known to be good
+    from softmaxreg.book import distributed  # torch: only once the options are known to be good
+
+    out = prepare_out_dir(args.out) if distributed.env_rank() == 0 else None
+    from softmaxreg.book.devices import resolve_device
+
+    parallel = distributed.setup()
+    device = parallel.device(resolve_device(args.device or "cpu"))
+    data = load_data(config.batch_size, args.data_dir, args.offline)
+    run_dir = Path(parallel.run_on_main(lambda: str(make_run_dir(out))))  # process 0's clock names it
+    lang = args.lang or "en"
+    if parallel.is_main:
+        folder.write_config(run_dir, {**run_options(config, args, device, data, lang), **_processes(parallel)})
+    return _train(config, data, run_dir, device, lang, args.quiet, parallel, tensorboard=args.tensorboard)
+
+
+def _processes(parallel: Any) -> dict[str, Any]:
+    """``config.json``'s record of the processes that train: how many, and their backend."""
+    return {"world_size": parallel.world_size, "backend": parallel.backend}
+
+
+def _train(config: TrainConfig, data: Any, run_dir: Path, device: Any, lang: str, quiet: bool, parallel: Any,
+           resume: Any = None, tensorboard: bool = False) -> int:  # fmt: skip
     from softmaxreg.runs.training import train_run
 
-    device = resolve_device(args.device or "cpu")
-    data = load_data(config.batch_size, args.data_dir, args.offline)
-    run_dir = make_run_dir(out)
-    lang = args.lang or "en"
-    folder.write_config(run_dir, run_options(config, args, device, data, lang))
-    result = train_run(
-        config, data, run_dir, device, lang, callbacks=console_callbacks(args.quiet), tensorboard=args.tensorboard
-    )
-    return _report(result, len(data.val))
+    callbacks = console_callbacks(quiet) if parallel.is_main else []
+    try:
+        result = train_run(config, data, run_dir, device, lang, resume=resume, callbacks=callbacks,
+                           tensorboard=tensorboard and parallel.is_main)  # fmt: skip
+    except DistributedError as err:
+        raise DistributedError(
+            f"{err} {run_dir} keeps the last completed epoch; resume with: torchrun "
+            f"--nproc-per-node={parallel.world_size} -m softmaxreg train --resume {run_dir}",
+            silent=err.silent,
+        ) from None
+    return _report(result, len(data.val), parallel.is_main)
 
 
 def _resume(args: argparse.Namespace) -> int:
     if args.out is not None:
         raise ConfigError("`--out` cannot be used with `--resume`: a resumed run continues in its own folder.")
     run_dir = Path(args.resume)
-    lock.claim_existing(run_dir)  # before reading its state: one process at a time continues a run
-    saved = folder.read_config(run_dir)
-    config = _resumed_config(saved, args, folder.completed_epochs(run_dir))
+    from softmaxreg.book import distributed
+
+    parallel = distributed.setup()  # with N processes, which may differ from the run's first N
+
+    def read_run() -> tuple[dict[str, Any], int]:
+        lock.claim_existing(run_dir)  # before reading its state: one process at a time continues a run
+        return folder.read_config(run_dir), folder.completed_epochs(run_dir)
+
+    # process 0 alone claims and reads the folder; the others get its settings (or its error) from it
+    saved, done = parallel.run_on_main(read_run)
+    config = _resumed_config(saved, args, done)
     from softmaxreg.runs.checkpoint import load_training_state  # torch: only once the options are known to be good
     from softmaxreg.book.devices import resolve_device
-    from softmaxreg.runs.training import check_resume, train_run
+    from softmaxreg.runs.training import check_resume
 
-    state = load_training_state(run_dir)
-    device = resolve_device(args.device or saved.get("device") or "cpu")
+    state = None
+
+    def load_state() -> int:  # process 0 only: the others receive the state when fit starts
+        nonlocal state
+        state = load_training_state(run_dir)
+        return state.epoch
+
+    parallel.run_on_main(load_state)  # a damaged state is reported before the data is even looked for
+    device = parallel.device(resolve_device(args.device or saved.get("device") or "cpu"))
     args.data_dir = args.data_dir or saved.get("data_dir")
     args.offline = args.offline or bool(saved.get("offline"))
     data = load_data(config.batch_size, args.data_dir, args.offline)
     lang = args.lang or saved.get("lang") or "en"
-    check_resume(config, data, state, run_dir)  # before config.json records the resume
-    options = run_options(config, args, device, data, lang)
-    resumes = [*saved.get("resumes", []), {"at_epoch": state.epoch, "device_used": str(device)}]
-    folder.write_config(run_dir, {**options, "device": args.device or saved.get("device"), "resumes": resumes})
-    if not args.quiet:
-        say(f"resuming {run_dir} at epoch {state.epoch + 1}/{config.epochs}")
-    result = train_run(config, data, run_dir, device, lang, resume=state, callbacks=console_callbacks(args.quiet),
-                       tensorboard=args.tensorboard)  # fmt: skip
-    return _report(result, len(data.val))
+    parallel.run_on_main(lambda: check_resume(config, data, state, run_dir))  # before config.json records it
+    if parallel.is_main:
+        options = {**run_options(config, args, device, data, lang), **_processes(parallel)}
+        resumes = [*saved.get("resumes", []),
+                   {"at_epoch": state.epoch, "device_used": str(device), "world_size": parallel.world_size}]  # fmt: skip
+        folder.write_config(run_dir, {**options, "device": args.device or saved.get("device"), "resumes": resumes})
+        if not args.quiet:
+            say(f"resuming {run_dir} at epoch {state.epoch + 1}/{config.epochs}")
+    return _train(config, data, run_dir, device, lang, args.quiet, parallel, resume=state,
+                  tensorboard=args.tensorboard)  # fmt: skip
 
 
 def _resumed_config(saved: dict[str, Any], args: argparse.Namespace, done: int) -> TrainConfig:
@@ -101,8 +144,10 @@ def _resumed_config(saved: dict[str, Any], args: argparse.Namespace, done: int) 
     return config
 
 
-def _report(result: Any, num_test: int) -> int:
+def _report(result: Any, num_test: int, main: bool = True) -> int:
     summary = result.summary
+    if not main:  # under torchrun, process 0 says it all
+        return 2 if result.diverged else EXIT_INTERRUPTED if result.interrupted else 0
     if result.diverged:
         raise TrainingDivergedError(diverged_message(result.diverged, result.run_dir, len(result.history)))
     if result.interrupted:

@@ -228,9 +228,9 @@ class InputDropout:
             self._hook.remove()
             self._hook = None
 
-    def _multipliers(self, like: torch.Tensor) -> torch.Tensor:
-        """The pool, on ``like``'s device, holding at least twice ``like``'s elements."""
-        size = max(self.POOL_SIZE, 2 * like.numel())
+    def _multipliers(self, like: torch.Tensor, numel: int) -> torch.Tensor:
+        """The pool, on ``like``'s device, holding at least twice ``numel`` elements."""
+        size = max(self.POOL_SIZE, 2 * numel)
         pool = self._pool
         if pool is None or len(pool) < size or pool.device != like.device:
             keep = torch.rand(size, generator=torch.Generator().manual_seed(self.seed)) >= self.p
@@ -241,11 +241,16 @@ class InputDropout:
         if not module.training or self.p == 0:
             return None
         X, *rest = inputs
-        pool, n = self._multipliers(X), X.numel()
+        # under torchrun X is this process's share of the global batch: take its rows of the
+        # global batch's window, so that the masks are those of the one-process run
+        parallel = getattr(self._trainer, "parallel", None)
+        rows = getattr(parallel, "global_batch_size", None) or len(X)
+        per_row = X.numel() // max(len(X), 1)
+        pool, n = self._multipliers(X, rows * per_row), rows * per_row
         step = getattr(self._trainer, "train_batch_idx", self._count)
         self._count += 1
-        start = _mix64(self.seed << 32 ^ step) % (len(pool) - n + 1)
-        return (X * pool[start : start + n].view(X.shape), *rest)
+        start = _mix64(self.seed << 32 ^ step) % (len(pool) - n + 1) + getattr(parallel, "share_start", 0) * per_row
+        return (X * pool[start : start + X.numel()].view(X.shape), *rest)
 
 
 def _mix64(x: int) -> int:
@@ -375,29 +380,36 @@ class StopOnInterrupt:
     Use it as a context manager around ``fit`` *and* as a callback (so a Ctrl-C that arrives before
     ``fit`` starts is not lost). A second Ctrl-C interrupts at once, as usual.
 
+    Args:
+        terminate: treat SIGTERM the same way. ``torchrun`` forwards a Ctrl-C as SIGTERM to every
+            process (and kills them 30 s later): each finishes its step and the run stops as one.
+
     Attributes:
         requested: whether Ctrl-C was pressed.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, terminate: bool = False) -> None:
+        import signal
+
         self.requested = False
         self.trainer: Any = None
-        self._previous: Any = None
+        self._signals = (signal.SIGINT, signal.SIGTERM) if terminate else (signal.SIGINT,)
+        self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> StopOnInterrupt:
         import signal
         import threading
 
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+            self._previous = {sig: signal.signal(sig, self._handle) for sig in self._signals}
         return self
 
     def __exit__(self, *exc: object) -> None:
         import signal
 
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
+        self._previous = {}
 
     def _handle(self, signum: int, frame: Any) -> None:
         import signal
@@ -405,8 +417,8 @@ class StopOnInterrupt:
         self.requested = True
         if self.trainer is not None:
             self.trainer.interrupted = True
-        signal.signal(signal.SIGINT, self._previous)  # a second Ctrl-C raises KeyboardInterrupt
-        self._previous = None
+        if signum in self._previous:  # a second Ctrl-C raises KeyboardInterrupt
+            signal.signal(signum, self._previous.pop(signum))
 
     def on_fit_start(self, trainer: Any, model: Any) -> None:
         self.trainer = trainer

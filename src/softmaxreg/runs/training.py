@@ -3,6 +3,9 @@
 The run folder's options file (``config.json``) is the caller's business; this module trains,
 keeps the folder's checkpoints and metrics current after every epoch, stops cleanly on Ctrl-C, and
 when the loss diverges returns with the folder holding the last good epoch.
+
+Under ``torchrun`` every process trains, but only process 0 touches the run folder and restores a
+resumed state (the others receive it when ``fit`` starts: see `softmaxreg.book.distributed`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from softmaxreg.runs.config import TrainConfig
 from softmaxreg.errors import TrainingDivergedError
 from softmaxreg.datasets.labels import class_names
 from softmaxreg.models import build_model
+from softmaxreg.book import distributed
 from softmaxreg.book.trainer import Trainer
 from softmaxreg.interop.tensorboard_log import TensorBoardLogger
 
@@ -101,10 +105,12 @@ def train_run(
         run_dir: an existing folder; ``config.json`` is the caller's to write.
         device: where to train.
         lang: language of the class names saved with the model.
-        resume: a saved state to continue from (its epochs count towards ``config.epochs``).
-        callbacks: more callbacks, called after the run's own (e.g. progress display).
+        resume: a saved state to continue from (its epochs count towards ``config.epochs``); under
+            ``torchrun``, process 0's (the others' is not used).
+        callbacks: more callbacks, called after the run's own (e.g. progress display); under
+            ``torchrun``, only process 0's are called.
         tensorboard: also write TensorBoard event files into ``run_dir`` (needs the
-            ``tensorboard`` extra); a resumed run appends to them.
+            ``tensorboard`` extra); a resumed run appends to them. Process 0 alone writes them.
 
     Returns:
         The run's history and summary; ``interrupted`` when Ctrl-C stopped it after a step,
@@ -114,23 +120,25 @@ def train_run(
         CheckpointError: ``resume`` does not fit the model (see `checkpoint.check_training_state`).
     """
     torch.manual_seed(config.seed)
+    parallel = distributed.current()
     metadata = model_metadata(config, tuple(data.train.images.shape[1:]), lang)
-    if resume is not None:
+    if resume is not None and parallel.is_main:
         check_resume(config, data, resume, run_dir)
     model = build_model(config.model, metadata["num_inputs"], metadata["num_outputs"], config.lr)
     early = cb.EarlyStopping(config.early_stopping) if config.early_stopping else None
     recorder = cb.RunRecorder(run_dir, metadata, early)
-    interrupt = cb.StopOnInterrupt()
+    interrupt = cb.StopOnInterrupt(terminate=parallel.world_size > 1)
     own: list[Any] = [interrupt, cb.OptimizerSettings(config.weight_decay, config.momentum, config.nesterov)]
     if config.schedule == "cosine":
         own.append(cb.CosineSchedule(config.lr))
     if config.input_dropout:
         own.append(cb.InputDropout(config.input_dropout, config.seed))
-    if resume is not None:
+    if resume is not None and parallel.is_main:
         own.append(cb.Resume(resume, {"early_stopping": early} if early else {}))
     own += [early] if early else []
-    logger = TensorBoardLogger(run_dir, hparams=config.to_dict()) if tensorboard else None
-    trainer = Trainer(config.epochs, device=device, callbacks=[*own, recorder, *callbacks], tensorboard=logger)
+    files = [recorder, *callbacks] if parallel.is_main else []  # process 0 alone writes and prints
+    logger = TensorBoardLogger(run_dir, hparams=config.to_dict()) if tensorboard and parallel.is_main else None
+    trainer = Trainer(config.epochs, device=device, callbacks=[*own, *files], tensorboard=logger)
     with interrupt:
         try:
             trainer.fit(model, data)
