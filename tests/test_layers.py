@@ -21,7 +21,7 @@ RANK = {
     "book": 1,
     "datasets": 2, "models": 2,
     "runs": 3,
-    "commands": 4, "__main__": 4,
+    "commands": 4, "__main__": 4, "serve": 4,
 }  # fmt: skip
 
 

@@ -1,0 +1,94 @@
+"""Errors as a small JSON document, ``{"error": "<one line>"}``, with one handler per family.
+
+- 400: the content of the request is wrong (not an image, a damaged one, a bad pixel array, a body
+  that is not the JSON or multipart form it claims to be);
+- 413: the body is over the limit; 415: the wrong content type;
+- 422: a bad query or path parameter;
+- 404/405: no such route or method; 503: no model or no test set on the server.
+
+Nothing a client sends reaches the last handler, which turns a bug of ours into a 500 without a
+traceback (logged on the server).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
+
+from softmaxreg.errors import ImageError
+from softmaxreg.serve.state import NoModelError, NoTestSetError
+
+logger = logging.getLogger(__name__)
+DOCS_HINT = "See /docs for the API."
+
+
+class BadInputError(ValueError):
+    """The request's content is unusable (a malformed pixel array, a form without files...): 400."""
+
+
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": " ".join(message.split())}, status_code=status, headers=headers)
+
+
+def _validation_message(err: RequestValidationError) -> tuple[int, str]:
+    """422 for a bad parameter, 400 for a body that does not parse or fit: the first problem, one line."""
+    first: dict[str, Any] = err.errors()[0]
+    where, *path = first.get("loc", ("query",))
+    status = 400 if where == "body" else 422
+    if first.get("type") == "json_invalid":
+        return 400, f"Expected a JSON body; it does not parse ({first.get('ctx', {}).get('error', 'invalid JSON')})."
+    name = ".".join(str(p) for p in path) or where
+    message = str(first.get("msg", "is invalid")).replace("Input should be", "must be").replace("Value error, ", "")
+    got = first.get("input")
+    shown = "nothing" if got is None else repr(got if not isinstance(got, (list, dict)) else type(got).__name__)
+    return status, f"`{name}` {message[0].lower()}{message[1:]}; got {shown[:80]}. {DOCS_HINT}"
+
+
+async def _on_validation(request: Request, err: Exception) -> JSONResponse:
+    status, message = _validation_message(err)  # type: ignore[arg-type]
+    return error_response(status, message)
+
+
+async def _on_http(request: Request, err: Exception) -> JSONResponse:
+    assert isinstance(err, HTTPException)
+    message = str(err.detail)
+    if err.status_code == 404 and message == "Not Found":
+        message = f"No such page or endpoint: {request.url.path}. {DOCS_HINT}"
+    elif err.status_code == 405:
+        message = f"{request.method} is not allowed on {request.url.path}. {DOCS_HINT}"
+    return error_response(err.status_code, message, headers=getattr(err, "headers", None))
+
+
+async def _on_bad_input(request: Request, err: Exception) -> JSONResponse:
+    return error_response(400, str(err))
+
+
+async def _on_multipart(request: Request, err: Exception) -> JSONResponse:
+    return error_response(400, f"Expected a multipart/form-data body with fields named `file`; it does not parse ({err}).")
+
+
+async def _on_unavailable(request: Request, err: Exception) -> JSONResponse:
+    return error_response(503, str(err))
+
+
+async def _on_bug(request: Request, err: Exception) -> JSONResponse:
+    logger.exception("internal error on %s %s", request.method, request.url.path)
+    return error_response(500, "Internal server error (a bug in softmaxreg; the server log has the details).")
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    """Map each family of exceptions to its status and one line of JSON."""
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(HTTPException, _on_http)
+    app.add_exception_handler(ImageError, _on_bad_input)
+    app.add_exception_handler(BadInputError, _on_bad_input)
+    app.add_exception_handler(MultiPartException, _on_multipart)
+    app.add_exception_handler(NoModelError, _on_unavailable)
+    app.add_exception_handler(NoTestSetError, _on_unavailable)
+    app.add_exception_handler(Exception, _on_bug)
