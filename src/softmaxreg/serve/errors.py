@@ -32,6 +32,10 @@ class BadInputError(ValueError):
     """The request's content is unusable (a malformed pixel array, a form without files...): 400."""
 
 
+class BadParameterError(ValueError):
+    """A parameter is out of range in a way its declared type cannot say (a test image index): 422."""
+
+
 def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": " ".join(message.split())}, status_code=status, headers=headers)
 
@@ -69,6 +73,10 @@ async def _on_bad_input(request: Request, err: Exception) -> JSONResponse:
     return error_response(400, str(err))
 
 
+async def _on_bad_parameter(request: Request, err: Exception) -> JSONResponse:
+    return error_response(422, str(err))
+
+
 async def _on_multipart(request: Request, err: Exception) -> JSONResponse:
     return error_response(400, f"Expected a multipart/form-data body with fields named `file`; it does not parse ({err}).")
 
@@ -88,6 +96,7 @@ def add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _on_http)
     app.add_exception_handler(ImageError, _on_bad_input)
     app.add_exception_handler(BadInputError, _on_bad_input)
+    app.add_exception_handler(BadParameterError, _on_bad_parameter)
     app.add_exception_handler(MultiPartException, _on_multipart)
     app.add_exception_handler(NoModelError, _on_unavailable)
     app.add_exception_handler(NoTestSetError, _on_unavailable)

@@ -10,17 +10,20 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 
 from softmaxreg.serve.dependencies import current_run, test_set
-from softmaxreg.serve.errors import BadInputError
+from softmaxreg.serve.errors import BadInputError, BadParameterError
 from softmaxreg.serve.schemas import TestCell, TestImage, TestSetInfo
 from softmaxreg.serve.state import ServedRun, TestSet
 
 router = APIRouter(prefix="/api/testset", tags=["test set"])
-Label = Path(ge=0, le=9, description="a class index, 0..9")
+
+
+def _label(what: str) -> object:
+    return Path(ge=0, le=9, description=f"{what} class index, 0..9")  # one object per parameter: FastAPI keeps state in it
 
 
 def _checked_index(index: int, test: TestSet) -> int:
     if index >= len(test.labels):  # type: ignore[arg-type]
-        raise BadInputError(f"Expected a test image index in 0..{len(test.labels) - 1}; got {index}.")  # type: ignore[arg-type]
+        raise BadParameterError(f"`index` must be a test image index, 0..{len(test.labels) - 1}; got {index}.")  # type: ignore[arg-type]
     return index
 
 
@@ -71,8 +74,8 @@ async def image(index: int = Path(ge=0), run: ServedRun = Depends(current_run), 
 
 @router.get("/confusion/{label}/{predicted}", response_model=TestCell)
 async def cell(
-    label: int = Label,
-    predicted: int = Label,
+    label: int = _label("true"),
+    predicted: int = _label("predicted"),
     limit: int = Query(48, ge=1, le=500, description="at most this many indices"),
     run: ServedRun = Depends(current_run),
     test: TestSet = Depends(test_set),
