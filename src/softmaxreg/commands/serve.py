@@ -47,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
     app_module, server = _import_server()
     from softmaxreg.serve.state import ServedRun
 
+    app_module.one_thread_per_process()
     served = ServedRun.load(args.run_dir)  # the same checks as evaluate and predict, before any port is taken
     settings = {"lang": args.lang, "data_dir": args.data_dir, "cors": args.cors}
     app = app_module.create_app(served, **settings) if args.workers == 1 else None

@@ -22,8 +22,11 @@ def bind(host: str, port: int) -> socket.socket:
         OSError: the address is in use or cannot be bound.
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP said explicitly: asyncio turns Nagle off (TCP_NODELAY) only on sockets that say it, and
+    # with Nagle on, a response written in two parts waits for the client's delayed ACK (~40 ms each)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind((host, port))
     except OSError:
@@ -62,9 +65,14 @@ def run(app: Any, sock: socket.socket, workers: int, on_started: Callable[[], No
     if workers == 1:
         _Server(uvicorn.Config(app, **options), on_started).run(sockets=[sock])
         return
+    import inspect
+
     from uvicorn.supervisors import Multiprocess
 
     config = uvicorn.Config(FACTORY, factory=True, workers=workers, **options)
-    supervisor = Multiprocess(config, target=uvicorn.Server(config).run, sockets=[sock])
+    if "target" in inspect.signature(Multiprocess).parameters:  # uvicorn < 0.30 takes the worker's function
+        supervisor = Multiprocess(config, target=uvicorn.Server(config).run, sockets=[sock])
+    else:
+        supervisor = Multiprocess(config, sockets=[sock])
     on_started()
     supervisor.run()
