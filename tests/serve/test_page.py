@@ -127,3 +127,13 @@ def test_the_page_on_a_phone_by_keyboard_alone(browser, server):
     watch.check(server)
     assert urlsplit(server).hostname == "127.0.0.1"
     page.close()
+
+
+def test_the_api_docs_render_offline(browser, server):
+    page = browser.new_page()
+    watch = Watch(page)
+    page.goto(server + "/docs")
+    expect(page.locator(".opblock-summary-path").first).to_be_visible()  # Swagger UI ran, from the package
+    assert "/api/predict" in page.locator(".swagger-ui").inner_text()
+    watch.check(server)
+    page.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,6 +11,20 @@ class ErrorBody(BaseModel):
     """Every error: one line saying what was expected, what came, and what to do."""
 
     error: str
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for our errors (FastAPI would otherwise document its own 422 body)."""
+    return {status: {"model": ErrorBody, "description": ERROR_MEANINGS[status]} for status in statuses}
+
+
+ERROR_MEANINGS = {
+    400: "not an image, a damaged or truncated image, a decompression bomb, a malformed pixel array or body",
+    413: "request body over the limit (10 MB by default)",
+    415: "wrong content type",
+    422: "bad parameter",
+    503: "no model loaded, or no test set on the server",
+}
 
 
 class Health(BaseModel):

@@ -7,6 +7,8 @@ and every worker accepts on the same one.
 from __future__ import annotations
 
 import socket
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -58,8 +60,7 @@ class _Server(uvicorn.Server):
 def run(app: Any, sock: socket.socket, workers: int, on_started: Callable[[], None]) -> None:
     """Serve until Ctrl-C or SIGTERM: ``app`` in this process, or `FACTORY` in ``workers`` processes.
 
-    With several workers, ``on_started`` is called once they are started (the socket already queues
-    connections).
+    With several workers, ``on_started`` is called once one of them answers ``/api/health``.
     """
     options: dict[str, Any] = {"log_level": "warning", "access_log": False, "timeout_graceful_shutdown": 5}
     if workers == 1:
@@ -74,5 +75,20 @@ def run(app: Any, sock: socket.socket, workers: int, on_started: Callable[[], No
         supervisor = Multiprocess(config, target=uvicorn.Server(config).run, sockets=[sock])
     else:
         supervisor = Multiprocess(config, sockets=[sock])
-    on_started()
+    threading.Thread(target=_when_answering, args=(url(sock), on_started), daemon=True).start()
     supervisor.run()
+
+
+def _when_answering(address: str, then: Callable[[], None], timeout: float = 300) -> None:
+    """Call ``then`` once ``address`` answers ``GET /api/health`` (the workers load the model first)."""
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(address + "/api/health", timeout=5) as response:
+                if response.status == 200:
+                    then()
+                    return
+        except OSError:
+            time.sleep(0.05)

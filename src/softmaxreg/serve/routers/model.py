@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends
 
 from softmaxreg.datasets.labels import LABELS
 from softmaxreg.serve.dependencies import current_run, store
-from softmaxreg.serve.schemas import ModelInfo, RunSummary
+from softmaxreg.serve.schemas import ModelInfo, RunSummary, error_responses
 from softmaxreg.serve.state import ModelStore, ServedRun
 
-router = APIRouter(prefix="/api", tags=["model"])
+router = APIRouter(prefix="/api", tags=["model"], responses=error_responses(503))
 
 
 @router.get("/model", response_model=ModelInfo)

@@ -20,17 +20,12 @@ from softmaxreg.runs.inference import classify
 from softmaxreg.serve.dependencies import current_run
 from softmaxreg.serve.errors import BadInputError
 from softmaxreg.serve.middleware import MAX_BODY
-from softmaxreg.serve.schemas import ErrorBody, Pixels, Results
+from softmaxreg.serve.schemas import Pixels, Results, error_responses
 from softmaxreg.serve.state import ServedRun
 
-router = APIRouter(prefix="/api", tags=["predict"])
+router = APIRouter(prefix="/api", tags=["predict"], responses=error_responses(400, 413, 415, 422, 503))
 MAX_FILES = 64
 BIG_UPLOAD = 256 * 1024  # decode larger uploads (photos) on a worker thread so small requests keep flowing
-ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorBody, "description": text}
-    for status, text in [(400, "not an image, a damaged image, or a malformed body"), (413, "body over the limit"),
-                         (415, "wrong content type"), (422, "bad parameter")]
-}  # fmt: skip
 MULTIPART_BODY = {
     "requestBody": {
         "required": True,
@@ -84,7 +79,7 @@ def _results(run: ServedRun, images: list[tuple[str, np.ndarray, bool]], k: int,
     return {"results": results}
 
 
-@router.post("/predict", response_model=Results, response_model_exclude_none=True, responses=ERRORS,
+@router.post("/predict", response_model=Results, response_model_exclude_none=True,
              openapi_extra=MULTIPART_BODY)  # fmt: skip
 async def predict(
     request: Request,
@@ -105,7 +100,7 @@ async def predict(
     return _results(run, images, top_k, lang, explain)
 
 
-def _require_json(request: Request) -> None:
+async def _require_json(request: Request) -> None:
     content_type = request.headers.get("content-type", "")
     if content_type.split(";")[0].strip().lower() != "application/json":
         raise HTTPException(415, f"Expected application/json with {{\"pixels\": [[...], ...]}}; got {content_type or 'no content type'!r}.")
@@ -125,7 +120,7 @@ def _to_uint8(rows: list[list[float]], size: tuple[int, int]) -> np.ndarray:
     return np.rint(x * 255).astype(np.uint8)
 
 
-@router.post("/predict/pixels", response_model=Results, response_model_exclude_none=True, responses=ERRORS,
+@router.post("/predict/pixels", response_model=Results, response_model_exclude_none=True,
              dependencies=[Depends(_require_json)])  # fmt: skip
 async def predict_pixels(
     body: Pixels,

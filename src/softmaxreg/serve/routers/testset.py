@@ -11,10 +11,10 @@ from fastapi.responses import Response
 
 from softmaxreg.serve.dependencies import current_run, test_set
 from softmaxreg.serve.errors import BadInputError, BadParameterError
-from softmaxreg.serve.schemas import TestCell, TestImage, TestSetInfo
+from softmaxreg.serve.schemas import TestCell, TestImage, TestSetInfo, error_responses
 from softmaxreg.serve.state import ServedRun, TestSet
 
-router = APIRouter(prefix="/api/testset", tags=["test set"])
+router = APIRouter(prefix="/api/testset", tags=["test set"], responses=error_responses(422, 503))
 
 
 def _label(what: str) -> object:
