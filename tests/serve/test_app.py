@@ -12,11 +12,18 @@ from PIL import Image
 from conftest import train_synthetic_run
 
 pytest.importorskip("fastapi")
-pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
-from fastapi.testclient import TestClient  # noqa: E402
-
 from softmaxreg.serve.app import create_app  # noqa: E402
 from softmaxreg.serve.state import ServedRun  # noqa: E402
+
+
+def TestClient(app):  # noqa: N802
+    """Starlette's test client (httpx against the app), without its warning about which httpx is installed."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient as Client
+    return Client(app)
 
 
 @pytest.fixture(scope="module")

@@ -48,10 +48,16 @@ def _validation_message(err: RequestValidationError) -> tuple[int, str]:
     if first.get("type") == "json_invalid":
         return 400, f"Expected a JSON body; it does not parse ({first.get('ctx', {}).get('error', 'invalid JSON')})."
     name = ".".join(str(p) for p in path) or where
+    if first.get("type") == "missing":
+        return status, f"`{name}` is required. {DOCS_HINT}"
     message = str(first.get("msg", "is invalid")).replace("Input should be", "must be").replace("Value error, ", "")
-    got = first.get("input")
-    shown = "nothing" if got is None else repr(got if not isinstance(got, (list, dict)) else type(got).__name__)
-    return status, f"`{name}` {message[0].lower()}{message[1:]}; got {shown[:80]}. {DOCS_HINT}"
+    return status, f"`{name}` {message[0].lower()}{message[1:]}; got {_shown(first.get('input'))}. {DOCS_HINT}"
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, (list, dict)):
+        return "a list" if isinstance(value, list) else "an object"
+    return repr(value)[:80]
 
 
 async def _on_validation(request: Request, err: Exception) -> JSONResponse:
@@ -78,7 +84,8 @@ async def _on_bad_parameter(request: Request, err: Exception) -> JSONResponse:
 
 
 async def _on_multipart(request: Request, err: Exception) -> JSONResponse:
-    return error_response(400, f"Expected a multipart/form-data body with fields named `file`; it does not parse ({err}).")
+    message = f"Expected a multipart/form-data body with fields named `file`; it does not parse ({err})."
+    return error_response(400, message)
 
 
 async def _on_unavailable(request: Request, err: Exception) -> JSONResponse:

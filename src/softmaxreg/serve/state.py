@@ -136,7 +136,7 @@ class ServedRun:
 
         with self.lock:  # handlers run on worker threads too; compute once
             if self._predictions is None:
-                images = torch.from_numpy(test.images.copy()).unsqueeze(1)  # (N, 1, H, W); a copy: the arrays are read-only
+                images = torch.from_numpy(test.images.copy()).unsqueeze(1)  # (N, 1, H, W); copied: read-only arrays
                 probabilities = torch.softmax(predict_logits(self.model, images).double(), dim=1)
                 confidence, predicted = probabilities.max(dim=1)  # each (N,)
                 self._predictions = (predicted.numpy(), confidence.numpy())

@@ -42,6 +42,7 @@ MULTIPART_BODY = {
 }
 TopK = Query(3, ge=1, le=10, description="classes per image, most probable first")
 Lang = Query(None, description="language of class names (default: the run's)")
+Invert = Query("auto", description="make the image light-on-dark: auto (when its border is light), yes, no")
 
 
 class _InMemoryParser(MultiPartParser):
@@ -52,7 +53,8 @@ async def _uploads(request: Request) -> list[tuple[str, bytes]]:
     """``(file name, bytes)`` of every field named ``file``, read into memory."""
     content_type = request.headers.get("content-type", "")
     if not content_type.lower().startswith("multipart/form-data"):
-        raise HTTPException(415, f"Expected multipart/form-data with fields named `file`; got {content_type or 'no content type'!r}. "
+        got = content_type or "no content type"
+        raise HTTPException(415, f"Expected multipart/form-data with fields named `file`; got {got!r}. "
                             "E.g. curl -F file=@shoe.jpg URL.")  # fmt: skip
     form = await _InMemoryParser(request.headers, request.stream(), max_files=MAX_FILES, max_fields=MAX_FILES).parse()
     try:
@@ -84,7 +86,7 @@ def _results(run: ServedRun, images: list[tuple[str, np.ndarray, bool]], k: int,
 async def predict(
     request: Request,
     top_k: int = TopK,
-    invert: Literal["auto", "yes", "no"] = Query("auto", description="invert to light-on-dark: auto (when the border is light), yes, no"),
+    invert: Literal["auto", "yes", "no"] = Invert,
     lang: Literal["en", "vi"] | None = Lang,
     explain: bool = Query(False, description="also return the 28×28 input, all logits and the maps w_c ⊙ x"),
     run: ServedRun = Depends(current_run),
@@ -103,7 +105,8 @@ async def predict(
 async def _require_json(request: Request) -> None:
     content_type = request.headers.get("content-type", "")
     if content_type.split(";")[0].strip().lower() != "application/json":
-        raise HTTPException(415, f"Expected application/json with {{\"pixels\": [[...], ...]}}; got {content_type or 'no content type'!r}.")
+        got = content_type or "no content type"
+        raise HTTPException(415, f'Expected application/json with {{"pixels": [[...], ...]}}; got {got!r}.')
 
 
 def _to_uint8(rows: list[list[float]], size: tuple[int, int]) -> np.ndarray:
@@ -111,8 +114,8 @@ def _to_uint8(rows: list[list[float]], size: tuple[int, int]) -> np.ndarray:
     height, width = size
     widths = sorted({len(row) for row in rows})
     if len(rows) != height or widths != [width]:
-        raise BadInputError(f"Expected `pixels` to hold {height} rows of {width} numbers; got {len(rows)} rows of "
-                            f"{'/'.join(map(str, widths[:4])) or 0} numbers.")  # fmt: skip
+        got = f"{len(rows)} row{'s' if len(rows) != 1 else ''} of {'/'.join(map(str, widths[:4])) or 0} numbers"
+        raise BadInputError(f"Expected `pixels` to hold {height} rows of {width} numbers; got {got}.")
     x = np.asarray(rows, dtype=np.float64)  # (H, W)
     if not np.isfinite(x).all() or x.min() < 0 or x.max() > 1:
         bad = x[~(np.isfinite(x) & (x >= 0) & (x <= 1))][0]

@@ -18,12 +18,14 @@ router = APIRouter(prefix="/api/testset", tags=["test set"], responses=error_res
 
 
 def _label(what: str) -> object:
-    return Path(ge=0, le=9, description=f"{what} class index, 0..9")  # one object per parameter: FastAPI keeps state in it
+    # one object per parameter: FastAPI keeps per-parameter state in it (two sharing one read the same value)
+    return Path(ge=0, le=9, description=f"{what} class index, 0..9")
 
 
 def _checked_index(index: int, test: TestSet) -> int:
     if index >= len(test.labels):  # type: ignore[arg-type]
-        raise BadParameterError(f"`index` must be a test image index, 0..{len(test.labels) - 1}; got {index}.")  # type: ignore[arg-type]
+        last = len(test.labels) - 1  # type: ignore[arg-type]
+        raise BadParameterError(f"`index` must be a test image index, 0..{last}; got {index}.")
     return index
 
 
@@ -33,13 +35,14 @@ async def info(run: ServedRun = Depends(current_run), test: TestSet = Depends(te
     predicted, _ = run.test_predictions(test)
     num_classes = len(run.templates)
     cm = np.bincount(test.labels * num_classes + predicted, minlength=num_classes**2).reshape(num_classes, -1)
-    return {"size": len(predicted), "accuracy": float((predicted == test.labels).mean()), "confusion_matrix": cm.tolist()}
+    accuracy = float((predicted == test.labels).mean())
+    return {"size": len(predicted), "accuracy": accuracy, "confusion_matrix": cm.tolist()}
 
 
 def _image(index: int, run: ServedRun, test: TestSet) -> dict[str, Any]:
     predicted, confidence = run.test_predictions(test)
     return {"index": index, "label": int(test.labels[index]), "predicted": int(predicted[index]),  # type: ignore[index]
-            "confidence": float(confidence[index]), "pixels": test.images[index].tolist()}  # type: ignore[index]  # fmt: skip
+            "confidence": float(confidence[index]), "pixels": test.images[index].tolist()}  # fmt: skip
 
 
 @router.get("/random", response_model=TestImage)
@@ -67,7 +70,9 @@ async def image_png(index: int = Path(ge=0), test: TestSet = Depends(test_set)) 
 
 
 @router.get("/images/{index}", response_model=TestImage)
-async def image(index: int = Path(ge=0), run: ServedRun = Depends(current_run), test: TestSet = Depends(test_set)) -> dict[str, Any]:
+async def image(
+    index: int = Path(ge=0), run: ServedRun = Depends(current_run), test: TestSet = Depends(test_set)
+) -> dict[str, Any]:
     """Test image ``index``: its pixels, true class and the model's prediction."""
     return _image(_checked_index(index, test), run, test)
 
