@@ -124,6 +124,9 @@ export function init() {
     event.target.value = "";
   });
   const drop = document.getElementById("drop");
+  drop.addEventListener("keydown", (event) => { // the drop zone, reached by keyboard, opens the file chooser
+    if (event.key === "Enter" || event.key === " ") { event.preventDefault(); document.getElementById("file").click(); }
+  });
   drop.addEventListener("dragover", (event) => { event.preventDefault(); drop.classList.add("over"); });
   drop.addEventListener("dragleave", () => drop.classList.remove("over"));
   drop.addEventListener("drop", (event) => {
