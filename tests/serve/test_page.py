@@ -27,6 +27,7 @@ def browser():
         if IN_CI:
             pytest.fail("CI must install Debian's chromium (apt-get install -y chromium)")
         pytest.skip("no chromium at " + CHROMIUM)
+    sync_api.expect.set_options(timeout=30_000)  # a busy shared machine: generous waits, no timing asserted
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
         yield browser

@@ -51,6 +51,8 @@ def create_app(
         data_dir = _run_data_dir(served.run_dir)
     app = FastAPI(title="softmaxreg", version=__version__, description=_DESCRIPTION,
                   docs_url=None, redoc_url=None, openapi_url="/openapi.json")  # fmt: skip
+    # swagger-ui-bundle ships Swagger UI 4, which refuses to render a document that says 3.1.0
+    app.openapi_version = "3.0.3"
     app.state.store = ModelStore(served, TestSet.find(data_dir), lang)
     for router in ROUTERS:
         app.include_router(router)
