@@ -5,8 +5,10 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -238,3 +240,43 @@ def trained_run(real_data_dir, tmp_path_factory):
     assert result.returncode == 0, result.stderr
     (run_dir,) = (base / "runs").iterdir()
     return SimpleNamespace(cwd=base, dir=run_dir, stdout=result.stdout, stderr=result.stderr, real_data_dir=real_data_dir)
+
+
+# -- softmaxreg serve ------------------------------------------------------------------------------
+
+
+def start_server(run_dir: Path, cwd: Path, *args: str) -> tuple[subprocess.Popen, str]:
+    """Start ``softmaxreg serve RUN_DIR --port 0 ARGS``; return the process and its URL once it serves."""
+    env = {**os.environ, "PYTHONPATH": str(SRC), **cli_env(cwd)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "softmaxreg", "serve", str(run_dir), "--port", "0", *args],
+        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    line = process.stdout.readline()  # blocks until it serves, or is empty if it died
+    if not line.startswith("serving "):
+        process.kill()
+        raise AssertionError(f"serve did not start: {line!r} {process.stderr.read()}")
+    return process, line.rsplit(" at ", 1)[1].strip()
+
+
+def stop_server(process: subprocess.Popen) -> tuple[int, str, str]:
+    """SIGTERM, as a service manager stops it; return the exit code, stdout and stderr."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        out, err = process.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+    return process.returncode, out, err
+
+
+@pytest.fixture(scope="module")
+def server(trained_run, tmp_path_factory) -> Iterator[str]:
+    """The URL of ``softmaxreg serve`` serving the session's trained run (real Fashion-MNIST)."""
+    pytest.importorskip("fastapi", reason='needs pip install "softmaxreg[serve]"')
+    process, url = start_server(trained_run.dir, tmp_path_factory.mktemp("serve"))
+    try:
+        yield url
+    finally:
+        code, _, err = stop_server(process)
+        assert code == 0 and "Traceback" not in err, err

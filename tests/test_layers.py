@@ -22,7 +22,7 @@ RANK = {
     "book": 1,
     "datasets": 2, "models": 2,
     "runs": 3, "classic": 3,
-    "commands": 4, "__main__": 4, "sklearn": 4,
+    "commands": 4, "__main__": 4, "sklearn": 4, "serve": 4,
 }  # fmt: skip
 
 
@@ -82,6 +82,6 @@ def test_old_run_folder_module_path_still_reads_run_folders():
 
 
 def test_every_layer_says_what_it_may_import():
-    for layer in ("book", "datasets", "runs", "classic", "commands", "interop", "sklearn"):
+    for layer in ("book", "datasets", "runs", "classic", "commands", "interop", "sklearn", "serve"):
         doc = importlib.import_module(f"softmaxreg.{layer}").__doc__
         assert doc and "May import" in doc, layer

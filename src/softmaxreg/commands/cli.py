@@ -68,6 +68,13 @@ def _nonnegative_int(text: str) -> int:
     return _integer(text, minimum=0)
 
 
+def _port(text: str) -> int:
+    value = _integer(text, minimum=0)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number, 0..65535; got {value}")
+    return value
+
+
 def _number(text: str, kind: str, accept: Callable[[float], bool]) -> float:
     """``text`` as a float for which ``accept`` holds, else an argparse error saying ``kind``."""
     try:
@@ -228,11 +235,28 @@ def _add_numerics(commands: Any) -> None:
     p.set_defaults(handler="softmaxreg.commands.numerics:run")
 
 
+def _add_serve(commands: Any) -> None:
+    p = commands.add_parser("serve", help="a web page and a JSON API for a run's model",
+                            description="Serve a run's model: a web page to try it (upload or draw an image, see "
+                            "why the model decides as it does, browse the test set) and a JSON API (see /docs). "
+                            'Needs pip install "softmaxreg[serve]".')  # fmt: skip
+    # RUN_DIR is checked by the command, not the parser, so that a mode without a run can be added
+    p.add_argument("run_dir", metavar="RUN_DIR", nargs="?", help="a folder made by `softmaxreg train`")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0 picks a free one)")
+    p.add_argument("--lang", choices=LANGUAGES, default="en", help="the page's default language (default en)")
+    p.add_argument("--workers", type=_positive_int, default=1, help="server processes (default 1)")
+    p.add_argument("--cors", metavar="ORIGIN", help="let pages of ORIGIN (e.g. http://localhost:3000) call the API")
+    p.add_argument("--data-dir", metavar="DIR", help="folder holding Fashion-MNIST, for the test-set browser "
+                   "(default: the run's, then the usual places; never downloaded)")  # fmt: skip
+    p.set_defaults(handler="softmaxreg.commands.serve:run")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     parser = _Parser(
         prog="softmaxreg",
-        description="Softmax regression on Fashion-MNIST (d2l §4.5): train, evaluate, predict, sweep, export, data.",
+        description="Softmax regression on Fashion-MNIST (d2l §4.5): train, evaluate, predict, sweep, export, data, serve.",
     )
     parser.add_argument("--version", action="version", version=f"softmaxreg {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
@@ -243,6 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_export(commands)
     _add_data(commands)
     _add_numerics(commands)
+    _add_serve(commands)
     return parser
 
 

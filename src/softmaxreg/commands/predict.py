@@ -27,18 +27,12 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"`--top-k` must be at most {len(names)}, the number of classes; got {args.top_k}.")
     size = tuple(meta.get("input_shape", (1, 28, 28))[-2:])
     prepared = [prepare_image(path, args.invert, size) for path in args.images]
-    import torch  # only once every image is known to be readable
-
-    from softmaxreg.runs.checkpoint import load_model
-    from softmaxreg.runs.inference import predict_logits, top_k
+    from softmaxreg.runs.checkpoint import load_model  # torch: only once every image is known to be readable
+    from softmaxreg.runs.inference import classify
 
     model, _ = load_model(run_dir)
-    pixels = torch.from_numpy(np.stack([p for p, _ in prepared])).unsqueeze(1)  # (N, 1, H, W) uint8
-    probabilities, labels = top_k(predict_logits(model, pixels), args.top_k)  # each (N, k)
-    results = [
-        _result(path, inverted, probs.tolist(), labs.tolist(), names)
-        for path, (_, inverted), probs, labs in zip(args.images, prepared, probabilities, labels)
-    ]
+    images = [(path, pixels, inverted) for path, (pixels, inverted) in zip(args.images, prepared)]
+    results = classify(model, images, names, args.top_k)
     if args.save_inputs:
         _save_inputs(Path(args.save_inputs), args.images, [p for p, _ in prepared])
     if args.json:
@@ -47,11 +41,6 @@ def run(args: argparse.Namespace) -> int:
         for result in results:
             say(_line(result))
     return 0
-
-
-def _result(path: str, inverted: bool, probs: list[float], labels: list[int], names: tuple[str, ...]) -> dict[str, Any]:
-    top = [{"label": k, "class": names[k], "probability": round(p, 6)} for p, k in zip(probs, labels)]
-    return {"image": path, "inverted": inverted, "top_k": top}
 
 
 def _line(result: dict[str, Any]) -> str:

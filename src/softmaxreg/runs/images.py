@@ -25,6 +25,7 @@ multi-page TIFF) it uses the first frame and logs a warning saying so.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import re
@@ -53,35 +54,54 @@ def load_image(path: str | os.PathLike[str]) -> Any:
         ImageError: the file is missing, empty, unreadable, not an image, damaged, 0×0, or has
             more than ``PIL.Image.MAX_IMAGE_PIXELS`` pixels.
     """
-    from PIL import Image, UnidentifiedImageError
-
     path = Path(path)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)  # refuse, do not just warn
-            image = _decode(path)
+        return _open_checked(path, str(path), lambda: path.stat().st_size == 0)
     except FileNotFoundError:
         raise ImageError(f"Expected an image at {path}; the file does not exist.") from None
     except IsADirectoryError:
         raise ImageError(f"Expected an image file; {path} is a folder.") from None
+
+
+def read_image_bytes(data: bytes, name: str) -> Any:
+    """`load_image` for an image held in memory (an upload), its errors naming it ``name``.
+
+    Examples:
+        >>> read_image_bytes(b"", "upload.png")
+        Traceback (most recent call last):
+        softmaxreg.errors.ImageError: Expected an image in upload.png; got an empty file (0 bytes).
+    """
+    return _open_checked(io.BytesIO(data), name, lambda: len(data) == 0)
+
+
+def _open_checked(source: Any, name: str, is_empty: Any) -> Any:
+    """Decode ``source`` (a path or a binary file); every failure is an `ImageError` naming ``name``."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)  # refuse, do not just warn
+            image = _decode(source, name)
+    except (FileNotFoundError, IsADirectoryError):
+        raise
     except UnidentifiedImageError:
-        if path.stat().st_size == 0:
-            raise ImageError(f"Expected an image in {path}; got an empty file (0 bytes).") from None
-        raise ImageError(f"Expected a PNG or JPEG image in {path}; Pillow does not recognise the file.") from None
+        if is_empty():
+            raise ImageError(f"Expected an image in {name}; got an empty file (0 bytes).") from None
+        raise ImageError(f"Expected a PNG or JPEG image in {name}; Pillow does not recognise the file.") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
-        raise ImageError(_too_large(path, err)) from None
+        raise ImageError(_too_large(name, err)) from None
     except (OSError, SyntaxError, ValueError) as err:
         raise ImageError(
-            f"Expected a complete image in {path}; got a truncated or damaged file (Pillow: {_one_line(err)}). "
+            f"Expected a complete image in {name}; got a truncated or damaged file (Pillow: {_one_line(err)}). "
             "Save or download it again."
         ) from None
     except Exception as err:  # Pillow's decoders raise many kinds of errors on damaged files
         pillow = f"{type(err).__name__}: {_one_line(err)}"
         raise ImageError(
-            f"Expected a complete image in {path}; got a damaged file (Pillow: {pillow}). Save or download it again."
+            f"Expected a complete image in {name}; got a damaged file (Pillow: {pillow}). Save or download it again."
         ) from None
     if image.width == 0 or image.height == 0:
-        raise ImageError(f"Expected an image of at least 1×1 pixels in {path}; got {image.width}×{image.height}.")
+        raise ImageError(f"Expected an image of at least 1×1 pixels in {name}; got {image.width}×{image.height}.")
     return image
 
 
@@ -89,26 +109,26 @@ def _one_line(err: BaseException) -> str:
     return " ".join(str(err).split())
 
 
-def _decode(path: Path) -> Any:
+def _decode(source: Any, name: str) -> Any:
     from PIL import Image, ImageOps
 
-    with Image.open(path) as image:
+    with Image.open(source) as image:
         frames = getattr(image, "n_frames", 1)
         image.draft("L", (256, 256))  # JPEG: decode a reduced grey image, much faster for photos
         image.load()
         if frames > 1 and image.format != "MPO":  # MPO: a phone photo and its previews, the first is the photo
-            logger.warning("%s has %d frames; using the first.", path, frames)
+            logger.warning("%s has %d frames; using the first.", name, frames)
         return ImageOps.exif_transpose(image)  # a copy, which outlives the file
 
 
-def _too_large(path: Path, err: BaseException) -> str:
+def _too_large(name: str, err: BaseException) -> str:
     from PIL import Image
 
     found = re.search(r"\((\d+) pixels\)", str(err))
     size = f"{int(found[1]):,} pixels" if found else str(err)
     limit = Image.MAX_IMAGE_PIXELS or 0
     return (
-        f"Expected an image of at most {limit:,} pixels in {path}; got {size}. It is refused as a possible "
+        f"Expected an image of at most {limit:,} pixels in {name}; got {size}. It is refused as a possible "
         "decompression bomb: shrink it (a few hundred pixels a side is plenty) and try again."
     )
 
@@ -127,11 +147,21 @@ def prepare_image(
         >>> pixels.shape, pixels.dtype.name, inverted
         ((28, 28), 'uint8', True)
     """
-    image = load_image(path)
+    return _prepare(load_image(path), str(path), invert, size)
+
+
+def prepare_image_bytes(
+    data: bytes, name: str, invert: str = "auto", size: tuple[int, int] = (28, 28)
+) -> tuple[np.ndarray, bool]:
+    """`prepare_image` for an image held in memory (an upload); nothing is written to disk."""
+    return _prepare(read_image_bytes(data, name), name, invert, size)
+
+
+def _prepare(image: Any, name: str, invert: str, size: tuple[int, int]) -> tuple[np.ndarray, bool]:
     try:
         return to_fashion_mnist(image, invert, size)
     except ImageError as err:
-        raise ImageError(f"Cannot use the image {path}: {err}") from None
+        raise ImageError(f"Cannot use the image {name}: {err}") from None
 
 
 def to_grey(image: Any) -> np.ndarray:

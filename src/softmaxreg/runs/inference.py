@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch
 
 
@@ -44,6 +45,41 @@ def top_k(logits: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     """
     probabilities = torch.softmax(logits.double(), dim=-1)  # (N, num_classes)
     return probabilities.topk(min(k, logits.shape[-1]), dim=-1)
+
+
+def classify(
+    model: Any, images: Sequence[tuple[str, np.ndarray, bool]], names: Sequence[str], k: int
+) -> list[dict[str, Any]]:
+    """What ``softmaxreg predict --json`` prints and ``POST /api/predict`` returns, one object per image.
+
+    Args:
+        model: a classifier taking float images in [0, 1].
+        images: ``(name, pixels, inverted)`` per image, ``pixels`` a ``(H, W)`` uint8 array as
+            `softmaxreg.runs.images.prepare_image` makes it.
+        names: the class names, indexed by label.
+        k: classes per image, most probable first.
+
+    Returns:
+        ``{"image": name, "inverted": bool, "top_k": [{"label", "class", "probability"}, ...]}`` per
+        image, probabilities rounded to 6 decimals.
+
+    Examples:
+        >>> from softmaxreg.models import SoftmaxRegression
+        >>> black = np.zeros((28, 28), dtype=np.uint8)
+        >>> result = classify(SoftmaxRegression(10, 0.1), [("black.png", black, False)], "abcdefghij", 2)
+        >>> result[0]["image"], len(result[0]["top_k"]), sorted(result[0]["top_k"][0])
+        ('black.png', 2, ['class', 'label', 'probability'])
+    """
+    pixels = torch.from_numpy(np.stack([p for _, p, _ in images])).unsqueeze(1)  # (N, 1, H, W) uint8
+    probabilities, labels = top_k(predict_logits(model, pixels), k)  # each (N, k)
+    return [
+        {"image": name, "inverted": inverted, "top_k": _top(probs.tolist(), labs.tolist(), names)}
+        for (name, _, inverted), probs, labs in zip(images, probabilities, labels)
+    ]
+
+
+def _top(probabilities: list[float], labels: list[int], names: Sequence[str]) -> list[dict[str, Any]]:
+    return [{"label": k, "class": names[k], "probability": round(p, 6)} for p, k in zip(probabilities, labels)]
 
 
 @torch.no_grad()

@@ -1,0 +1,26 @@
+"""What handlers ask for with ``Depends``: the app's store, the current run, the test set.
+
+They are ``async`` although they never wait: FastAPI runs a plain ``def`` dependency on a worker
+thread, a hop that cost more than the whole prediction of a 28×28 image.
+"""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from softmaxreg.serve.state import ModelStore, ServedRun, TestSet
+
+
+async def store(request: Request) -> ModelStore:
+    """The app's `ModelStore` (set by `create_app`)."""
+    return request.app.state.store
+
+
+async def current_run(request: Request) -> ServedRun:
+    """The run served now; a `NoModelError` (503) when there is none."""
+    return request.app.state.store.run
+
+
+async def test_set(request: Request) -> TestSet:
+    """The test set; a `NoTestSetError` (503) when the server has none."""
+    return request.app.state.store.test_set.require()

@@ -1,0 +1,110 @@
+"""Errors as a small JSON document, ``{"error": "<one line>"}``, with one handler per family.
+
+- 400: the content of the request is wrong (not an image, a damaged one, a bad pixel array, a body
+  that is not the JSON or multipart form it claims to be);
+- 413: the body is over the limit; 415: the wrong content type;
+- 422: a bad query or path parameter;
+- 404/405: no such route or method; 503: no model or no test set on the server.
+
+Nothing a client sends reaches the last handler, which turns a bug of ours into a 500 without a
+traceback (logged on the server).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
+
+from softmaxreg.errors import ImageError
+from softmaxreg.serve.state import NoModelError, NoTestSetError
+
+logger = logging.getLogger(__name__)
+DOCS_HINT = "See /docs for the API."
+
+
+class BadInputError(ValueError):
+    """The request's content is unusable (a malformed pixel array, a form without files...): 400."""
+
+
+class BadParameterError(ValueError):
+    """A parameter is out of range in a way its declared type cannot say (a test image index): 422."""
+
+
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": " ".join(message.split())}, status_code=status, headers=headers)
+
+
+def _validation_message(err: RequestValidationError) -> tuple[int, str]:
+    """422 for a bad parameter, 400 for a body that does not parse or fit: the first problem, one line."""
+    first: dict[str, Any] = err.errors()[0]
+    where, *path = first.get("loc", ("query",))
+    status = 400 if where == "body" else 422
+    if first.get("type") == "json_invalid":
+        return 400, f"Expected a JSON body; it does not parse ({first.get('ctx', {}).get('error', 'invalid JSON')})."
+    name = ".".join(str(p) for p in path) or where
+    if first.get("type") == "missing":
+        return status, f"`{name}` is required. {DOCS_HINT}"
+    message = str(first.get("msg", "is invalid")).replace("Input should be", "must be").replace("Value error, ", "")
+    return status, f"`{name}` {message[0].lower()}{message[1:]}; got {_shown(first.get('input'))}. {DOCS_HINT}"
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, (list, dict)):
+        return "a list" if isinstance(value, list) else "an object"
+    return repr(value)[:80]
+
+
+async def _on_validation(request: Request, err: Exception) -> JSONResponse:
+    status, message = _validation_message(err)  # type: ignore[arg-type]
+    return error_response(status, message)
+
+
+async def _on_http(request: Request, err: Exception) -> JSONResponse:
+    assert isinstance(err, HTTPException)
+    message = str(err.detail)
+    if err.status_code == 404 and message == "Not Found":
+        message = f"No such page or endpoint: {request.url.path}. {DOCS_HINT}"
+    elif err.status_code == 405:
+        message = f"{request.method} is not allowed on {request.url.path}. {DOCS_HINT}"
+    return error_response(err.status_code, message, headers=getattr(err, "headers", None))
+
+
+async def _on_bad_input(request: Request, err: Exception) -> JSONResponse:
+    return error_response(400, str(err))
+
+
+async def _on_bad_parameter(request: Request, err: Exception) -> JSONResponse:
+    return error_response(422, str(err))
+
+
+async def _on_multipart(request: Request, err: Exception) -> JSONResponse:
+    message = f"Expected a multipart/form-data body with fields named `file`; it does not parse ({err})."
+    return error_response(400, message)
+
+
+async def _on_unavailable(request: Request, err: Exception) -> JSONResponse:
+    return error_response(503, str(err))
+
+
+async def _on_bug(request: Request, err: Exception) -> JSONResponse:
+    logger.exception("internal error on %s %s", request.method, request.url.path)
+    return error_response(500, "Internal server error (a bug in softmaxreg; the server log has the details).")
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    """Map each family of exceptions to its status and one line of JSON."""
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(HTTPException, _on_http)
+    app.add_exception_handler(ImageError, _on_bad_input)
+    app.add_exception_handler(BadInputError, _on_bad_input)
+    app.add_exception_handler(BadParameterError, _on_bad_parameter)
+    app.add_exception_handler(MultiPartException, _on_multipart)
+    app.add_exception_handler(NoModelError, _on_unavailable)
+    app.add_exception_handler(NoTestSetError, _on_unavailable)
+    app.add_exception_handler(Exception, _on_bug)

@@ -1,0 +1,1 @@
+"""One `APIRouter` per concern; `softmaxreg.serve.app.ROUTERS` lists the ones the app mounts."""

@@ -1,0 +1,178 @@
+"""The run being served: its model and what the page shows of it, held in a swappable store.
+
+Handlers never reach a module global: they ask for the current `ServedRun` with the `current_run`
+dependency, which reads the app's `ModelStore`. A store can start empty and have its run replaced
+while serving (a run trained from the page takes the place of the old one), so handlers take the run
+once per request and use that object throughout.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from softmaxreg.datasets.labels import LABELS
+from softmaxreg.errors import SoftmaxRegError
+from softmaxreg.runs import folder
+
+logger = logging.getLogger(__name__)
+
+
+class NoModelError(SoftmaxRegError):
+    """No run is being served yet."""
+
+
+class NoTestSetError(SoftmaxRegError):
+    """The Fashion-MNIST test set could not be found on the server."""
+
+
+@dataclass
+class TestSet:
+    """Fashion-MNIST's 10,000 test images ``(N, H, W)`` uint8 and labels ``(N,)``, or why they are missing."""
+
+    images: np.ndarray | None = None
+    labels: np.ndarray | None = None
+    problem: str = ""
+
+    @classmethod
+    def find(cls, data_dir: str | None) -> TestSet:
+        """Look where ``softmaxreg evaluate`` looks, never downloading; a missing set is not an error here."""
+        from softmaxreg.datasets.sources import load_fashion_mnist
+
+        try:
+            arrays, _ = load_fashion_mnist(data_dir, offline=True, progress=False)
+        except SoftmaxRegError as err:
+            logger.warning("the test-set browser is off: %s", err)
+            return cls(problem=str(err))
+        return cls(arrays["test_images"], arrays["test_labels"].astype(np.int64))
+
+    def require(self) -> TestSet:
+        if self.images is None:
+            raise NoTestSetError(f"The Fashion-MNIST test set is not available on the server: {self.problem}")
+        return self
+
+
+@dataclass
+class ServedRun:
+    """A loaded run folder: the model (checked as ``evaluate`` checks it) and what the page needs of it."""
+
+    run_dir: Path
+    model: Any
+    meta: dict[str, Any]
+    templates: np.ndarray  # (num_classes, H, W) float32: w_c drawn as an image
+    biases: np.ndarray  # (num_classes,) float32
+    history: list[dict[str, float]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _predictions: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+
+    @classmethod
+    def load(cls, run_dir: str | Path) -> ServedRun:
+        """Load and check a run folder.
+
+        Raises:
+            ConfigError, CheckpointError: not a run folder, or its model files are missing or damaged.
+        """
+        import torch
+
+        from softmaxreg.runs.checkpoint import load_model
+        from softmaxreg.runs.inference import class_templates, predict_logits
+
+        run_dir = Path(run_dir)
+        folder.read_config(run_dir)  # a run folder? (the same first check as evaluate and predict)
+        model, meta = load_model(run_dir)
+        shape = tuple(meta.get("input_shape", (1, 28, 28)))
+        templates = class_templates(model, shape).numpy()  # (num_classes, H, W)
+        biases = predict_logits(model, torch.zeros(1, *shape, dtype=torch.uint8))[0].numpy()  # logits of black
+        try:
+            history = folder.read_metrics(run_dir)
+        except SoftmaxRegError:  # a run cut short before its first epoch's row: no curves, still servable
+            history = []
+        return cls(run_dir, model, meta, templates, biases, history)
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        return tuple(self.meta.get("input_shape", (1, 28, 28))[-2:])  # type: ignore[return-value]
+
+    def class_names(self, lang: str | None) -> tuple[str, ...]:
+        """Names in ``lang``, or the run's own names (``model.json``) when no language is asked for."""
+        if lang:
+            return LABELS[lang]
+        return tuple(self.meta.get("class_names") or LABELS["en"])
+
+    @functools.cached_property
+    def summary(self) -> dict[str, Any]:
+        """``metrics.csv`` summed up as ``summary.json`` does: epochs, last and best accuracy..."""
+        return folder.summarize(self.history)
+
+    def explain(self, pixels: np.ndarray) -> dict[str, Any]:
+        """What the page draws for one prepared ``(H, W)`` uint8 image: all scores and every w_c ⊙ x.
+
+        The logits are the model's own; each contribution map sums, with the class's bias, to its logit.
+        """
+        import torch
+
+        from softmaxreg.runs.inference import predict_logits
+
+        logits = predict_logits(self.model, torch.from_numpy(pixels[None, None]))[0]  # (num_classes,)
+        x = pixels.astype(np.float32) / 255  # (H, W) in [0, 1], as the model takes it
+        return {
+            "input": pixels.tolist(),
+            "logits": logits.tolist(),
+            "probabilities": torch.softmax(logits.double(), dim=0).tolist(),
+            "contributions": np.round(self.templates * x, 5).tolist(),  # (num_classes, H, W)
+        }
+
+    def test_predictions(self, test: TestSet) -> tuple[np.ndarray, np.ndarray]:
+        """``(predicted, confidence)`` of every image of ``test`` (the store's one), computed once per run."""
+        import torch
+
+        from softmaxreg.runs.inference import predict_logits
+
+        with self.lock:  # handlers run on worker threads too; compute once
+            if self._predictions is None:
+                images = torch.from_numpy(test.images.copy()).unsqueeze(1)  # (N, 1, H, W); copied: read-only arrays
+                probabilities = torch.softmax(predict_logits(self.model, images).double(), dim=1)
+                confidence, predicted = probabilities.max(dim=1)  # each (N,)
+                self._predictions = (predicted.numpy(), confidence.numpy())
+            return self._predictions
+
+
+class ModelStore:
+    """The run being served, replaceable while serving.
+
+    Args:
+        run: the run to serve first, or None to start without one.
+        test_set: the test images, shared by every run served.
+        lang: the page's default language (``--lang``).
+    """
+
+    def __init__(self, run: ServedRun | None, test_set: TestSet, lang: str = "en") -> None:
+        self._run = run
+        self.test_set = test_set
+        self.lang = lang
+
+    @property
+    def run(self) -> ServedRun:
+        """The current run.
+
+        Raises:
+            NoModelError: none is loaded yet.
+        """
+        run = self._run  # one read: a concurrent `replace` cannot change the run mid-request
+        if run is None:
+            raise NoModelError("No model is loaded yet. Start the server with a run folder: softmaxreg serve RUN_DIR.")
+        return run
+
+    @property
+    def has_run(self) -> bool:
+        return self._run is not None
+
+    def replace(self, run: ServedRun) -> None:
+        """Serve ``run`` from the next request on (requests under way finish with the old one)."""
+        self._run = run

@@ -1,0 +1,28 @@
+// The page: load the model's description, then start every view. One module per view; each listens
+// to the shared state's events (see state.js). Add a view by adding it to VIEWS and a <section>.
+import { getJSON } from "./api.js";
+import * as i18n from "./i18n.js";
+import * as input from "./input.js";
+import * as prediction from "./prediction.js";
+import * as explain from "./explain.js";
+import * as testset from "./testset.js";
+import * as summary from "./summary.js";
+import { emit, showStatus, state } from "./state.js";
+
+export const VIEWS = [input, prediction, explain, testset, summary];
+
+async function start() {
+  i18n.init();
+  for (const view of VIEWS) view.init();
+  try {
+    state.model = await getJSON("/api/model");
+  } catch (error) {
+    showStatus(error.message, true);
+    return;
+  }
+  const asked = new URLSearchParams(location.search).get("lang");
+  i18n.setLang(asked || state.model.lang);
+  emit("model");
+}
+
+start();
