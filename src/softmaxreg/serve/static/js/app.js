@@ -7,9 +7,10 @@ import * as prediction from "./prediction.js";
 import * as explain from "./explain.js";
 import * as testset from "./testset.js";
 import * as summary from "./summary.js";
+import * as train from "./train.js";
 import { emit, showStatus, state } from "./state.js";
 
-export const VIEWS = [input, prediction, explain, testset, summary];
+export const VIEWS = [input, prediction, explain, testset, summary, train];
 
 async function start() {
   i18n.init();
@@ -18,6 +19,7 @@ async function start() {
     state.model = await getJSON("/api/model");
   } catch (error) {
     showStatus(error.message, true);
+    emit("no-model"); // the Train panel, when on, offers to train the first model
     return;
   }
   const asked = new URLSearchParams(location.search).get("lang");
