@@ -45,8 +45,7 @@ def _runs_dir(args: argparse.Namespace) -> str | None:
     """Where runs trained from the page go: ``--runs-dir``, RUN_DIR's parent, or ./runs (None: no training)."""
     if not args.allow_training:
         if args.run_dir is None:
-            raise ConfigError("`RUN_DIR` is required: pass a folder made by `softmaxreg train` "
-                              "(or --allow-training to train the first model from the page).")  # fmt: skip
+            raise ConfigError("`RUN_DIR` is required: pass a folder made by `softmaxreg train`.")
         if args.runs_dir is not None:
             raise ConfigError("`--runs-dir` needs --allow-training: it says where runs trained from the page go.")
         return None

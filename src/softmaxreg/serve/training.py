@@ -96,6 +96,7 @@ class RunManager:
                                       "progress": None, "message": "", "model_version": 0}  # fmt: skip
         self._listeners: set[asyncio.Queue[str | None]] = set()
         self._follower: asyncio.Task[None] | None = None
+        self._end: dict[str, Any] | None = None  # the worker's last line
 
     @property
     def running(self) -> bool:
@@ -144,6 +145,8 @@ class RunManager:
             sys.executable, "-m", "softmaxreg.serve.worker", json.dumps(settings),
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, limit=LINE_LIMIT, start_new_session=True,
         )  # fmt: skip
+        self.state["worker_pid"] = self.process.pid
+        self._end: dict[str, Any] | None = None
         self._follower = asyncio.create_task(self._follow(self.process))
         self._publish()
         return self.snapshot()
@@ -175,10 +178,9 @@ class RunManager:
             except (ValueError, KeyError) as err:
                 logger.warning("training worker: unreadable line %r (%s)", line[:120], err)
         code = await process.wait()
-        if self.running:  # no `end` line: the worker died (killed, out of memory...)
-            self.state.update(status="failed", message=f"The training process ended unexpectedly (exit code {code}). "
-                              f"{self.state['run'] or 'The run'} keeps its completed epochs.")  # fmt: skip
-        self.state["progress"] = None
+        end = self._end or {"status": "failed", "message": f"The training process ended unexpectedly (exit code {code}). "
+                            f"{self.state['run'] or 'The run'} keeps its completed epochs."}  # fmt: skip
+        self.state.update(status=end["status"], message=end["message"], progress=None)  # one update: how it ended
         if self.state["status"] == "finished":
             await self._serve_new_run()
         self._publish()
@@ -198,8 +200,9 @@ class RunManager:
         elif kind == "epoch":
             self.state["history"].append(message["metrics"])
             self.state.update(templates=message["templates"], sent_at=message["sent_at"])
-        elif kind == "end":
-            self.state.update(status=message["status"], message=message["message"])
+        elif kind == "end":  # told once the worker has exited (and the run is served, when it finished)
+            self._end = message
+            return
         self._publish()
 
     async def _serve_new_run(self) -> None:

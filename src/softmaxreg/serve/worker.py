@@ -60,7 +60,8 @@ class Reporter:
         now = time.monotonic()
         if now - self._last >= PROGRESS_EVERY:
             self._last = now
-            self.channel.send({"type": "progress", "epoch": trainer.epoch + 1, "batch": trainer.train_batch_idx + 1,
+            # train_batch_idx counts the steps of the whole run, this one included
+            self.channel.send({"type": "progress", "epoch": trainer.epoch + 1, "batch": (trainer.train_batch_idx - 1) % trainer.num_train_batches + 1,
                                "batches": trainer.num_train_batches})  # fmt: skip
 
     def on_epoch_end(self, trainer: Any, model: Any, metrics: dict[str, float]) -> None:

@@ -16,10 +16,13 @@ async function start() {
   i18n.init();
   for (const view of VIEWS) view.init();
   try {
+    if ((await getJSON("/api/health")).run === null) { // a server started to train its first model
+      emit("no-model"); // the Train panel offers to train it
+      return;
+    }
     state.model = await getJSON("/api/model");
   } catch (error) {
     showStatus(error.message, true);
-    emit("no-model"); // the Train panel, when on, offers to train the first model
     return;
   }
   const asked = new URLSearchParams(location.search).get("lang");
