@@ -203,3 +203,13 @@ def test_killing_the_server_leaves_a_resumable_run_folder(real_data_dir, tmp_pat
     resumed = run_cli("train", "--resume", str(run_dir), "--epochs", str(done + 1), "--quiet", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert len((run_dir / "metrics.csv").read_text().splitlines()) - 1 == done + 1
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--runs-dir", "x"], "`--runs-dir` needs --allow-training"),
+    (["--allow-training", "--workers", "2"], "`--allow-training` needs --workers 1 (one process owns the training run); got 2."),
+])  # fmt: skip
+def test_serve_refuses_training_options_that_cannot_work(trained_run, tmp_path, args, message):
+    result = run_cli("serve", str(trained_run.dir), "--port", "0", *args, cwd=tmp_path)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith("softmaxreg: error: " + message) and result.stderr.count("\n") == 1

@@ -54,6 +54,8 @@ def test_a_run_started_from_the_panel_is_watched_live_and_then_answers_uploads(b
     page.click("#train-start")
     expect(page.locator("#train-message")).to_have_text("`epochs` must be a whole number from 1 to 50 on the page; "
                                                         "got 60. Train longer runs with softmaxreg train.")  # fmt: skip
+    assert [error for error in watch.errors if "422" in error] == watch.errors != []  # the refused start, logged by Chromium
+    watch.errors.clear()
     page.fill("#train-epochs", "3")
     page.fill("#train-lr", "0.05")
     page.click("#train-start")

@@ -88,6 +88,7 @@ def _run_manager(runs_dir: str, data_dir: str | None, app: FastAPI) -> Any:
     from softmaxreg.serve.training import RunManager
 
     manager = RunManager(runs_dir, data_dir, app.state.store)
+    app.state.stopping = manager.close_streams  # called by the server on Ctrl-C or SIGTERM
     app.router.add_event_handler("shutdown", manager.shutdown)  # a run stops as on Ctrl-C, its folder resumable
     return manager
 

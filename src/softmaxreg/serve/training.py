@@ -97,6 +97,8 @@ class RunManager:
         self._listeners: set[asyncio.Queue[str | None]] = set()
         self._follower: asyncio.Task[None] | None = None
         self._end: dict[str, Any] | None = None  # the worker's last line
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closing = False
 
     @property
     def running(self) -> bool:
@@ -111,9 +113,27 @@ class RunManager:
     # -- listeners ---------------------------------------------------------------------------------
 
     def listen(self) -> asyncio.Queue[str | None]:
+        """A queue of the server-sent events to come; None in it ends the stream."""
+        self._loop = asyncio.get_running_loop()
         queue: asyncio.Queue[str | None] = asyncio.Queue(LISTENER_BACKLOG)
-        self._listeners.add(queue)
+        if self._closing:
+            queue.put_nowait(None)
+        else:
+            self._listeners.add(queue)
         return queue
+
+    def close_streams(self) -> None:
+        """End every stream soon (the server is stopping); safe to call from a signal handler."""
+        self._closing = True
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._end_streams)
+
+    def _end_streams(self) -> None:
+        for queue in list(self._listeners):
+            self._listeners.discard(queue)
+            if queue.full():
+                queue.get_nowait()
+            queue.put_nowait(None)
 
     def unlisten(self, queue: asyncio.Queue[str | None]) -> None:
         self._listeners.discard(queue)
@@ -236,8 +256,8 @@ class RunManager:
 
     async def shutdown(self) -> None:
         """Stop a training run (as Ctrl-C does) and wait for its folder to be complete; end every stream."""
-        for queue in list(self._listeners):
-            queue.put_nowait(None) if not queue.full() else None
+        self._closing = True
+        self._end_streams()
         if self.process is None or self.process.returncode is not None:
             return
         if self.state["status"] != "stopping":

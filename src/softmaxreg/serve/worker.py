@@ -105,7 +105,7 @@ def train(settings: dict[str, Any], channel: Channel) -> dict[str, Any]:
     if result.interrupted:
         message = interrupted_message(run_dir, done).removeprefix("softmaxreg: ")
         return {"status": "stopped", "message": message, "epochs": done}
-    return {"status": "finished", "message": f"trained {done} epochs into {run_dir}", "epochs": done}
+    return {"status": "finished", "message": f"Trained {done} epoch{'s' * (done > 1)} into {run_dir}.", "epochs": done}
 
 
 def main(argv: list[str]) -> int:
