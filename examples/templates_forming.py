@@ -17,9 +17,11 @@ from typing import Any
 
 import numpy as np
 
-SCALE = 3  # screen pixels per template pixel
+SCALE = 2  # screen pixels per template pixel
 GAP = 4
 CAPTION = 14
+LEVELS = 11  # colours of the weights: a few keep the GIF small, and still show each template's shape
+WHITE, BLACK = LEVELS, LEVELS + 1  # palette indices
 
 
 class Frames:
@@ -43,24 +45,32 @@ def _templates(model: Any) -> np.ndarray:
     return np.asarray(templates(model, (1, 28, 28)))
 
 
+def palette() -> list[int]:
+    """One GIF palette for every frame: ``LEVELS`` steps of RdBu_r (as ``weights.png``), then white and black."""
+    import matplotlib
+
+    colors = matplotlib.colormaps["RdBu_r"](np.linspace(0, 1, LEVELS))[:, :3]
+    rgb = [*(colors * 255).round().astype(int).ravel().tolist(), 255, 255, 255, 0, 0, 0]
+    return rgb + [0] * (768 - len(rgb))
+
+
 def render(label: str, templates: np.ndarray, names: list[str]) -> Any:
     """One frame: the ten templates in two rows of five, each scaled to its own largest weight."""
-    import matplotlib
     from PIL import Image, ImageDraw
 
-    colors = matplotlib.colormaps["RdBu_r"]
     size = 28 * SCALE
     width, height = 5 * size + 6 * GAP, 2 * (size + CAPTION) + 3 * GAP + CAPTION
-    frame = Image.new("RGB", (width, height), "white")
+    frame = Image.new("P", (width, height), WHITE)
+    frame.putpalette(palette())
     draw = ImageDraw.Draw(frame)
-    draw.text((GAP, GAP // 2), label, fill="black")
+    draw.text((GAP, GAP // 2), label, fill=BLACK)
     for i, weights in enumerate(templates):
         limit = np.abs(weights).max() or 1.0
-        rgb = (colors(0.5 + 0.5 * weights / limit)[..., :3] * 255).astype(np.uint8)
+        levels = np.rint((0.5 + 0.5 * weights / limit) * (LEVELS - 1)).astype(np.uint8)  # palette indices
         x, y = GAP + (i % 5) * (size + GAP), CAPTION + GAP + (i // 5) * (size + CAPTION + GAP)
-        frame.paste(Image.fromarray(rgb).resize((size, size), Image.NEAREST), (x, y))
-        draw.text((x, y + size + 1), names[i], fill="black")
-    return frame.quantize(colors=64)
+        frame.paste(Image.fromarray(levels, "P").resize((size, size), Image.NEAREST), (x, y))
+        draw.text((x, y + size + 1), names[i], fill=BLACK)
+    return frame
 
 
 def main() -> None:

@@ -7,8 +7,6 @@ the real ``softmaxreg train --resume``.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -176,14 +174,16 @@ def test_serving_another_run_folder_of_the_directory(client):
 
 
 def _gone(pid: int) -> bool:
+    """The process has exited (a zombie whose new parent has not reaped it yet counts as gone)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
         return True
-    return False
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
 
 
-def test_killing_the_server_leaves_a_resumable_run_folder(real_data_dir, tmp_path):
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
+def test_stopping_or_killing_the_server_mid_run_leaves_a_resumable_run_folder(real_data_dir, tmp_path, how):
     process, url = start_server(None, tmp_path, "--allow-training", "--data-dir", str(real_data_dir))
     try:
         with httpx.Client(base_url=url, timeout=30) as c:
@@ -192,6 +192,10 @@ def test_killing_the_server_leaves_a_resumable_run_folder(real_data_dir, tmp_pat
             state = until_epoch(stream)
             stream.close()
     finally:
+        if how == "SIGTERM":  # as a service manager stops it: the server stops the run as Ctrl-C would, then exits
+            code, _, err = stop_server(process)
+            assert code == 0 and "Traceback" not in err, err
+            assert _gone(state["worker_pid"])
         process.kill()  # SIGKILL: no shutdown of any kind
         process.communicate()
     deadline = time.monotonic() + LONG

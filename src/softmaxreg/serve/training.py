@@ -159,14 +159,13 @@ class RunManager:
         if self.running:
             raise TrainingConflictError(self._busy("Cannot start another run") + " Stop it first, or wait for it to end.")
         settings = {"config": config.to_dict(), "runs_dir": str(self.runs_dir), "data_dir": self.data_dir}
-        self.state.update(status="starting", run=None, config=config.to_dict(), history=[], templates=None,
-                          progress=None, message="")  # fmt: skip
         self.process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "softmaxreg.serve.worker", json.dumps(settings),
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, limit=LINE_LIMIT, start_new_session=True,
         )  # fmt: skip
-        self.state["worker_pid"] = self.process.pid
-        self._end: dict[str, Any] | None = None
+        self.state.update(status="starting", run=None, config=config.to_dict(), history=[], templates=None,
+                          progress=None, message="", worker_pid=self.process.pid)  # fmt: skip
+        self._end = None
         self._follower = asyncio.create_task(self._follow(self.process))
         self._publish()
         return self.snapshot()

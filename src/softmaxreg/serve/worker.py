@@ -104,6 +104,7 @@ def train(settings: dict[str, Any], channel: Channel) -> dict[str, Any]:
         return {"status": "diverged", "message": diverged_message(result.diverged, run_dir, done), "epochs": done}
     if result.interrupted:
         message = interrupted_message(run_dir, done).removeprefix("softmaxreg: ")
+        message = message[:1].upper() + message[1:]  # a sentence of its own on the page
         return {"status": "stopped", "message": message, "epochs": done}
     return {"status": "finished", "message": f"Trained {done} epoch{'s' * (done > 1)} into {run_dir}.", "epochs": done}
 

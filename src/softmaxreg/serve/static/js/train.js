@@ -21,6 +21,7 @@ const WORDS = {
     finished: "Finished.", stopped: "Stopped.", diverged: "Diverged.", failed: "Failed.",
     batch: "batch {batch} of {batches}", nomodel: "No model yet: train one with the Train panel below.",
     switched: "The page now predicts with {run}.", empty: "None yet.",
+    lost: "Lost the connection to the server; reconnecting… (a run that was training keeps its completed epochs: resume it with softmaxreg train --resume)",
   },
   vi: {
     title: "Huấn luyện một mô hình", recipe: "Công thức", model: "Mô hình", epochs: "Số epoch (1–{max})",
@@ -34,6 +35,7 @@ const WORDS = {
     finished: "Xong.", stopped: "Đã dừng.", diverged: "Phân kỳ.", failed: "Thất bại.",
     batch: "batch {batch}/{batches}", nomodel: "Chưa có mô hình: hãy huấn luyện một mô hình ở mục Huấn luyện bên dưới.",
     switched: "Trang giờ dự đoán bằng {run}.", empty: "Chưa có.",
+    lost: "Mất kết nối tới máy chủ; đang kết nối lại… (lần huấn luyện đang chạy giữ các epoch đã xong: tiếp tục bằng softmaxreg train --resume)",
   },
 };
 
@@ -249,4 +251,6 @@ export async function init() {
   const events = new EventSource("/api/train/events"); // reconnects by itself, and gets the whole state first
   events.addEventListener("state", onState);
   events.addEventListener("progress", onProgress);
+  events.addEventListener("error", () => message(tt("lost"), true)); // it retries; the next state clears this
+  events.addEventListener("open", () => message("", false));
 }
