@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli, start_server, stop_server
+from softmaxreg.runs import folder
 
 httpx = pytest.importorskip("httpx")
 pytestmark = pytest.mark.real_data
@@ -204,6 +205,9 @@ def test_stopping_or_killing_the_server_mid_run_leaves_a_resumable_run_folder(re
         time.sleep(0.2)
     run_dir = tmp_path / "runs" / state["run"]  # no RUN_DIR, no --runs-dir: ./runs
     done = len((run_dir / "metrics.csv").read_text().splitlines()) - 1
+    assert folder.completed_epochs(run_dir) == done >= 1
+    if how == "SIGTERM":
+        return  # resuming once (below) is enough to show that such a folder resumes
     resumed = run_cli("train", "--resume", str(run_dir), "--epochs", str(done + 1), "--quiet", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert len((run_dir / "metrics.csv").read_text().splitlines()) - 1 == done + 1
