@@ -114,8 +114,10 @@ function renderProgress() {
 
 function renderLive() {
   const canvas = $("train-curves");
-  drawCurves(canvas, run.history, $("train-legend"), run.config ? run.config.epochs : run.history.length);
+  const live = ["starting", "running", "stopping"].includes(run.status);
+  drawCurves(canvas, run.history, $("train-legend"), live ? run.config.epochs : run.history.length); // live: the planned span
   canvas.dataset.epochs = String(run.history.length);
+  $("train").classList.toggle("no-epoch", !run.history.length); // no empty chart before the first epoch
   const grid = $("train-templates");
   grid.dataset.epochs = String(run.history.length);
   if (!run.templates) { grid.replaceChildren(); return; }
