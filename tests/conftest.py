@@ -245,11 +245,11 @@ def trained_run(real_data_dir, tmp_path_factory):
 # -- softmaxreg serve ------------------------------------------------------------------------------
 
 
-def start_server(run_dir: Path, cwd: Path, *args: str) -> tuple[subprocess.Popen, str]:
-    """Start ``softmaxreg serve RUN_DIR --port 0 ARGS``; return the process and its URL once it serves."""
+def start_server(run_dir: Path | None, cwd: Path, *args: str) -> tuple[subprocess.Popen, str]:
+    """Start ``softmaxreg serve [RUN_DIR] --port 0 ARGS``; return the process and its URL once it serves."""
     env = {**os.environ, "PYTHONPATH": str(SRC), **cli_env(cwd)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "softmaxreg", "serve", str(run_dir), "--port", "0", *args],
+        [sys.executable, "-m", "softmaxreg", "serve", *([str(run_dir)] if run_dir else []), "--port", "0", *args],
         cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     line = process.stdout.readline()  # blocks until it serves, or is empty if it died

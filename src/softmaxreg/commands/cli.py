@@ -249,6 +249,10 @@ def _add_serve(commands: Any) -> None:
     p.add_argument("--cors", metavar="ORIGIN", help="let pages of ORIGIN (e.g. http://localhost:3000) call the API")
     p.add_argument("--data-dir", metavar="DIR", help="folder holding Fashion-MNIST, for the test-set browser "
                    "(default: the run's, then the usual places; never downloaded)")  # fmt: skip
+    p.add_argument("--allow-training", action="store_true", help="a Train panel on the page: train new runs "
+                   "(one at a time) and watch their curves and templates; RUN_DIR may then be left out")
+    p.add_argument("--runs-dir", metavar="DIR", help="with --allow-training: where new runs go and which runs "
+                   "the page can switch between (default: RUN_DIR's parent, or ./runs without RUN_DIR)")
     p.set_defaults(handler="softmaxreg.commands.serve:run")
 
 

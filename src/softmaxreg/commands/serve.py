@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+from pathlib import Path
 from typing import Any
 
 from softmaxreg.commands._common import say, warn
@@ -40,16 +41,37 @@ def _raise_stop(signum: int, frame: Any) -> None:
     raise _Stop
 
 
+def _runs_dir(args: argparse.Namespace) -> str | None:
+    """Where runs trained from the page go: ``--runs-dir``, RUN_DIR's parent, or ./runs (None: no training)."""
+    if not args.allow_training:
+        if args.run_dir is None:
+            raise ConfigError("`RUN_DIR` is required: pass a folder made by `softmaxreg train`.")
+        if args.runs_dir is not None:
+            raise ConfigError("`--runs-dir` needs --allow-training: it says where runs trained from the page go.")
+        return None
+    if args.workers != 1:
+        raise ConfigError(f"`--allow-training` needs --workers 1 (one process owns the training run); got {args.workers}.")
+    if args.runs_dir is not None:
+        return args.runs_dir
+    return str(Path(args.run_dir).parent) if args.run_dir is not None else "runs"
+
+
+def _say_serving(run_dir: str | None, address: str, runs_dir: str | None) -> None:
+    say(f"serving {run_dir or 'no run yet'} at {address}")
+    if runs_dir is not None:
+        say(f"training allowed: runs from the page go to {runs_dir}")
+
+
 def run(args: argparse.Namespace) -> int:
     """Load and check the run, bind the port, serve until stopped."""
-    if args.run_dir is None:
-        raise ConfigError("`RUN_DIR` is required: pass a folder made by `softmaxreg train`.")
+    runs_dir = _runs_dir(args)
     app_module, server = _import_server()
     from softmaxreg.serve.state import ServedRun
 
     app_module.one_thread_per_process()
-    served = ServedRun.load(args.run_dir)  # the same checks as evaluate and predict, before any port is taken
-    settings = {"lang": args.lang, "data_dir": args.data_dir, "cors": args.cors}
+    # the same checks as evaluate and predict, before any port is taken
+    served = ServedRun.load(args.run_dir) if args.run_dir is not None else None
+    settings = {"lang": args.lang, "data_dir": args.data_dir, "cors": args.cors, "runs_dir": runs_dir}
     app = app_module.create_app(served, **settings) if args.workers == 1 else None
     os.environ.update(app_module.settings_to_env(run=args.run_dir, **settings))  # for the worker processes
     try:
@@ -62,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     address = server.url(sock)
     signal.signal(signal.SIGTERM, _raise_stop)
     try:
-        server.run(app, sock, args.workers, lambda: say(f"serving {args.run_dir} at {address}"))
+        server.run(app, sock, args.workers, lambda: _say_serving(args.run_dir, address, runs_dir))
     except (KeyboardInterrupt, _Stop):
         pass
     finally:

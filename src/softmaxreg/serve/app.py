@@ -18,10 +18,10 @@ from fastapi.staticfiles import StaticFiles
 from softmaxreg import __version__
 from softmaxreg.serve.errors import add_error_handlers
 from softmaxreg.serve.middleware import MAX_BODY, BodyLimit, SecurityHeaders
-from softmaxreg.serve.routers import health, model, pages, predict, testset
+from softmaxreg.serve.routers import health, model, pages, predict, testset, train
 from softmaxreg.serve.state import ModelStore, ServedRun, TestSet
 
-ROUTERS: list[APIRouter] = [health.router, predict.router, model.router, testset.router, pages.router]
+ROUTERS: list[APIRouter] = [health.router, predict.router, model.router, testset.router, train.router, pages.router]
 SETTINGS_ENV = "SOFTMAXREG_SERVE_SETTINGS"  # how `--workers N` hands the settings to each worker process
 
 
@@ -32,6 +32,7 @@ def create_app(
     data_dir: str | None = None,
     cors: str | None = None,
     max_body: int = MAX_BODY,
+    runs_dir: str | None = None,
 ) -> FastAPI:
     """The app serving ``run``.
 
@@ -42,6 +43,8 @@ def create_app(
         data_dir: where to look first for the Fashion-MNIST test set (never downloaded).
         cors: an origin allowed to call the API from its pages (no CORS headers when None).
         max_body: the largest request body accepted, in bytes.
+        runs_dir: allow training from the page into this folder (``--allow-training``); None: the
+            training routes answer 403.
 
     Raises:
         ConfigError, CheckpointError: ``run`` is not a usable run folder.
@@ -54,6 +57,7 @@ def create_app(
     # swagger-ui-bundle ships Swagger UI 4, which refuses to render a document that says 3.1.0
     app.openapi_version = "3.0.3"
     app.state.store = ModelStore(served, TestSet.find(data_dir), lang)
+    app.state.training = None if runs_dir is None else _run_manager(runs_dir, data_dir, app)
     for router in ROUTERS:
         app.include_router(router)
     add_error_handlers(app)
@@ -80,6 +84,15 @@ def _run_data_dir(run_dir: Path) -> str | None:
     from softmaxreg.runs import folder
 
     return folder.read_config(run_dir).get("data_dir")
+
+
+def _run_manager(runs_dir: str, data_dir: str | None, app: FastAPI) -> Any:
+    from softmaxreg.serve.training import RunManager
+
+    manager = RunManager(runs_dir, data_dir, app.state.store)
+    app.state.stopping = manager.close_streams  # called by the server on Ctrl-C or SIGTERM
+    app.router.add_event_handler("shutdown", manager.shutdown)  # a run stops as on Ctrl-C, its folder resumable
+    return manager
 
 
 def _swagger_ui_dir() -> str:

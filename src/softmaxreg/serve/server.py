@@ -56,6 +56,14 @@ class _Server(uvicorn.Server):
         if self.started:
             self._on_started()
 
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        """Ctrl-C or SIGTERM: also end the app's endless responses (the training events), which the
+        graceful shutdown would otherwise wait for, then cancel with a traceback."""
+        super().handle_exit(sig, frame)
+        stopping = getattr(getattr(self.config.app, "state", None), "stopping", None)
+        if stopping is not None:
+            stopping()
+
 
 def run(app: Any, sock: socket.socket, workers: int, on_started: Callable[[], None]) -> None:
     """Serve until Ctrl-C or SIGTERM: ``app`` in this process, or `FACTORY` in ``workers`` processes.

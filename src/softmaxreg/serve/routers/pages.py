@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from importlib import resources
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 router = APIRouter(include_in_schema=False)
 STATIC = resources.files("softmaxreg.serve") / "static"
 
 
-def _page(name: str) -> HTMLResponse:
-    return HTMLResponse((STATIC / name).read_text(encoding="utf-8"), headers={"cache-control": "no-cache"})
+def _page(name: str, body: str = "<body>") -> HTMLResponse:
+    text = (STATIC / name).read_text(encoding="utf-8").replace("<body>", body, 1)
+    return HTMLResponse(text, headers={"cache-control": "no-cache"})
 
 
 @router.get("/")
-async def index() -> HTMLResponse:
-    return _page("index.html")
+async def index(request: Request) -> HTMLResponse:
+    training = request.app.state.training is not None  # the Train panel shows only then, and asks nothing otherwise
+    return _page("index.html", '<body data-training="on">' if training else "<body>")
 
 
 @router.get("/docs")

@@ -7,14 +7,19 @@ import * as prediction from "./prediction.js";
 import * as explain from "./explain.js";
 import * as testset from "./testset.js";
 import * as summary from "./summary.js";
+import * as train from "./train.js";
 import { emit, showStatus, state } from "./state.js";
 
-export const VIEWS = [input, prediction, explain, testset, summary];
+export const VIEWS = [input, prediction, explain, testset, summary, train];
 
 async function start() {
   i18n.init();
   for (const view of VIEWS) view.init();
   try {
+    if ((await getJSON("/api/health")).run === null) { // a server started to train its first model
+      emit("no-model"); // the Train panel offers to train it
+      return;
+    }
     state.model = await getJSON("/api/model");
   } catch (error) {
     showStatus(error.message, true);

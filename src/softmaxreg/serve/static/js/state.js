@@ -1,6 +1,7 @@
 // What the views share: the model's description, the current prediction, the selected class.
 // Views listen to `bus` events instead of calling each other:
-//   "model" (model info loaded), "result" (a new prediction), "select" (a class chosen), "lang" (language changed).
+//   "model" (model info loaded), "result" (a new prediction), "select" (a class chosen), "lang" (language changed),
+//   "no-model" (the server has no run yet).
 
 export const bus = new EventTarget();
 

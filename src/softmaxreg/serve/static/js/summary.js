@@ -29,15 +29,20 @@ function facts() {
   }));
 }
 
-function curves() { // losses on the left axis, accuracy (0..1) on the right one
-  const canvas = document.getElementById("curves");
+function curves() {
+  drawCurves(document.getElementById("curves"), run.history, document.getElementById("curves-legend"));
+}
+
+// Losses on the left axis, accuracy (0..1) on the right one; the x axis spans `epochs` (default: the rows'),
+// so that a run being trained grows from left to right (the Train panel draws with this too).
+export function drawCurves(canvas, rows, legend, epochs = rows.length) {
   const c = canvas.getContext("2d");
   const w = canvas.width, h = canvas.height, pad = { l: 44, r: 44, t: 12, b: 30 };
   c.clearRect(0, 0, w, h);
-  const rows = run.history;
   if (!rows.length) return;
+  const last = Math.max(epochs, rows.length);
   const maxLoss = Math.max(...rows.flatMap((r) => [r.train_loss, r.val_loss])) * 1.1;
-  const x = (epoch) => pad.l + (rows.length === 1 ? 0.5 : (epoch - 1) / (rows.length - 1)) * (w - pad.l - pad.r);
+  const x = (epoch) => pad.l + (last === 1 ? 0.5 : (epoch - 1) / (last - 1)) * (w - pad.l - pad.r);
   const y = (value, axis) => pad.t + (1 - (axis === "acc" ? value : value / maxLoss)) * (h - pad.t - pad.b);
   c.strokeStyle = "#888";
   c.fillStyle = "#444";
@@ -57,7 +62,6 @@ function curves() { // losses on the left axis, accuracy (0..1) on the right one
     c.stroke();
     for (const row of rows) c.fillRect(x(row.epoch) - 2, y(row[series.key], series.axis) - 2, 4, 4);
   }
-  const legend = document.getElementById("curves-legend");
   legend.replaceChildren(...SERIES.map((series) => {
     const item = document.createElement("span");
     item.className = `key ${series.key}`;

@@ -1,0 +1,107 @@
+"""The Train panel in a real browser: a 3-epoch run started from the page, watched live, then served.
+
+Screenshots (desktop mid-run and after, phone) and the measured delay from an epoch's end to the page
+(``train-latency.json``) are saved with the other screenshots (``build/screenshots/``).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+
+import pytest
+
+from conftest import start_server, stop_server
+from test_page import ARTIFACTS, ROOT, Watch, browser, expect  # noqa: F401 (browser: the fixture)
+
+pytestmark = pytest.mark.real_data
+LONG = 240  # seconds for a 3-epoch run on a busy machine
+SNAPSHOT = """() => [document.getElementById('train-curves').toDataURL(),
+  [...document.querySelectorAll('#train-templates canvas')].map((c) => c.toDataURL()).join(),
+  document.getElementById('train').dataset.latency]"""
+
+
+@pytest.fixture(scope="module")
+def training_server(trained_run, tmp_path_factory):
+    pytest.importorskip("fastapi", reason='needs pip install "softmaxreg[serve]"')
+    cwd = tmp_path_factory.mktemp("train-page")
+    served = shutil.copytree(trained_run.dir, cwd / "served")
+    process, url = start_server(served, cwd, "--allow-training", "--runs-dir", "runs",
+                                "--data-dir", str(trained_run.real_data_dir))  # fmt: skip
+    try:
+        yield url
+    finally:
+        code, _, err = stop_server(process)
+        assert code == 0 and "Traceback" not in err, err
+
+
+def top_line(page) -> str:
+    return page.locator("#top li").first.inner_text()
+
+
+def test_a_run_started_from_the_panel_is_watched_live_and_then_answers_uploads(browser, training_server):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    watch = Watch(page)
+    page.goto(training_server + "/")
+    expect(page.locator("#train")).to_be_visible()
+    page.set_input_files("#file", str(ROOT / "examples" / "images" / "trouser.png"))
+    expect(page.locator("#top li .name").first).to_have_text("trouser")
+    before = top_line(page)  # the served run's answer
+
+    page.fill("#train-epochs", "60")
+    page.click("#train-start")
+    expect(page.locator("#train-message")).to_have_text("`epochs` must be a whole number from 1 to 50 on the page; "
+                                                        "got 60. Train longer runs with softmaxreg train.")  # fmt: skip
+    assert [error for error in watch.errors if "422" in error] == watch.errors != []  # the refused start, logged by Chromium
+    watch.errors.clear()
+    page.fill("#train-epochs", "3")
+    page.fill("#train-lr", "0.05")
+    page.click("#train-start")
+    expect(page.locator("#train-stop")).to_be_enabled()
+    expect(page.locator("#train-batch")).to_contain_text("batch")  # progress within the epoch
+
+    curves, templates, latencies, live_shot = set(), set(), [], False
+    deadline = time.monotonic() + LONG
+    while page.locator("#train-state").get_attribute("data-status") != "finished":
+        assert time.monotonic() < deadline, page.locator("#train-state").inner_text()
+        curve, template, latency = page.evaluate(SNAPSHOT)
+        if template and template not in templates:
+            latencies.append(float(latency))
+        curves.add(curve)
+        templates.add(template)
+        if len(templates) == 3 and not live_shot:  # after epoch 2 of 3 (templates holds "" too: none yet)
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=ARTIFACTS / "train-desktop-live.png", full_page=True)
+            live_shot = True
+        time.sleep(0.05)
+    curve, template, latency = page.evaluate(SNAPSHOT)
+    curves.add(curve), templates.add(template)
+    templates.discard("")
+    assert len(curves - {page.evaluate("() => { const c = document.createElement('canvas'); c.width = 560; "
+                                       "c.height = 260; return c.toDataURL(); }")}) >= 3  # fmt: skip
+    assert len(templates) >= 3  # one picture per epoch
+    assert page.locator("#train-templates canvas").count() == 10
+    expect(page.locator("#train-state")).to_contain_text("Finished.")
+    expect(page.locator("#status")).to_contain_text("The page now predicts with")
+    (ARTIFACTS / "train-latency.json").write_text(json.dumps({"seconds_from_epoch_end_to_page": latencies}))
+
+    page.set_input_files("#file", [])
+    page.set_input_files("#file", str(ROOT / "examples" / "images" / "trouser.png"))
+    expect(page.locator("#top li").first).not_to_have_text(before)  # the new model's answer...
+    assert page.locator("#top li .name").first.inner_text() == "trouser"
+    runs = page.locator("#train-runs tbody tr")
+    expect(runs).to_have_count(1)
+    expect(runs.first).to_contain_text("3/3")
+    page.screenshot(path=ARTIFACTS / "train-desktop.png", full_page=True)
+    watch.check(training_server)
+    page.close()
+
+    phone = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True)
+    watch = Watch(phone)
+    phone.goto(training_server + "/")  # a page opened later gets the last run's curves and templates
+    expect(phone.locator("#train-templates canvas")).to_have_count(10)
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    phone.screenshot(path=ARTIFACTS / "train-phone.png", full_page=True)
+    watch.check(training_server)
+    phone.close()
