@@ -195,6 +195,7 @@ def test_should_stop_ends_after_the_epoch_and_interrupt_drops_the_partial_epoch(
     ({"max_epochs": -1}, "`max_epochs` must be a non-negative integer; got -1."),
     ({"max_epochs": 1, "gradient_clip_val": -2}, "`gradient_clip_val` must be a non-negative number; got -2."),
     ({"max_epochs": 1, "device": "tpu"}, "`device` must be one of auto, cpu, cuda, mps; got 'tpu'."),
+    ({"max_epochs": 1, "device": "meta"}, "`device` must be one of auto, cpu, cuda, mps; got 'meta'."),
 ])  # fmt: skip
 def test_bad_arguments_are_refused(kwargs, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
