@@ -148,7 +148,7 @@ def check_evaluation_report(report):
     assert report["num_examples"] == 10_000 and [sum(row) for row in cm] == [1000] * 10
     assert sum(cm[i][i] for i in range(10)) == round(report["accuracy"] * 10_000)
     classes = report["classes"]
-    assert [c["name"] for c in classes][:2] == ["t-shirt", "trouser"]
+    assert [c["class"] for c in classes][:2] == ["t-shirt", "trouser"]
     for k, c in enumerate(classes):
         assert c["recall"] == pytest.approx(cm[k][k] / 1000)
         assert c["precision"] == pytest.approx(cm[k][k] / max(sum(row[k] for row in cm), 1))
