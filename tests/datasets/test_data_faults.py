@@ -41,10 +41,10 @@ def _unreadable_by_permissions(folder, mp):
     """Monkeypatched: reading this one file raises PermissionError, as chmod 000 would for a non-root user."""
     target, real = folder / IMAGES, sources.read_idx_bytes
 
-    def read_idx_bytes(path):
+    def read_idx_bytes(path, *limit):
         if Path(path) == target:
             raise PermissionError(13, "Permission denied", str(path))
-        return real(path)
+        return real(path, *limit)
 
     mp.setattr(sources, "read_idx_bytes", read_idx_bytes)
 

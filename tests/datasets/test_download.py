@@ -257,3 +257,18 @@ def test_two_processes_downloading_at_once_share_one_download(real_data_dir, tmp
     assert out_a == out_b and out_a.endswith(" 270000\n")  # same folder, same labels (sum of 6000 × 0..9)
     cache = tmp_path / "cache" / "softmaxreg" / "fashion-mnist"
     assert sorted(p.name for p in cache.iterdir()) == sorted(NAMES + [download.LOCK_NAME])
+
+
+def test_https_mirrors_come_first():
+    """The plain-HTTP S3 mirror is the fallback, not the first place asked (review of issue 18)."""
+    schemes = [url.split(":")[0] for url in download.MIRRORS]
+    assert schemes == sorted(schemes, key=lambda scheme: scheme != "https") and schemes[0] == "https"
+
+
+def test_a_body_longer_than_the_file_can_be_is_cut_off():
+    import io
+
+    body = io.BytesIO(b"\x1f\x8b" + bytes(200_000))
+    with pytest.raises(download.MirrorFailure, match=r"served more than 65,637 bytes") as failure:
+        download._copy_body(body, io.BytesIO(), download._NoBar(), max_bytes=100)
+    assert failure.value.permanent

@@ -40,7 +40,7 @@ import numpy as np
 
 from softmaxreg.datasets import decoded_cache
 from softmaxreg.errors import ChecksumError, DataError, DataNotFoundError, IDXFormatError
-from softmaxreg.datasets.idx import parse_idx, read_idx_bytes
+from softmaxreg.datasets.idx import MAX_CONTENT_BYTES, parse_idx, read_idx_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +63,7 @@ class IDXFile:
         md5: MD5 of the decompressed content.
         ndim: number of dimensions (3 for images, 1 for labels).
         item_shape: the shape of one example (``(28, 28)`` for images, ``()`` for labels).
+        size: bytes of the decompressed official file: decompression stops beyond it.
     """
 
     key: str
@@ -70,13 +71,14 @@ class IDXFile:
     md5: str
     ndim: int
     item_shape: tuple[int, ...] = ()
+    size: int = MAX_CONTENT_BYTES
 
 
 FILES = (
-    IDXFile("train_images", "train-images-idx3-ubyte", "f4a8712d7a061bf5bd6d2ca38dc4d50a", 3, (28, 28)),
-    IDXFile("train_labels", "train-labels-idx1-ubyte", "9018921c3c673c538a1fc5bad174d6f9", 1),
-    IDXFile("test_images", "t10k-images-idx3-ubyte", "8181f5470baa50b63fa0f6fddb340f0a", 3, (28, 28)),
-    IDXFile("test_labels", "t10k-labels-idx1-ubyte", "15d484375f8d13e6eb1aabb0c3f46965", 1),
+    IDXFile("train_images", "train-images-idx3-ubyte", "f4a8712d7a061bf5bd6d2ca38dc4d50a", 3, (28, 28), 47_040_016),
+    IDXFile("train_labels", "train-labels-idx1-ubyte", "9018921c3c673c538a1fc5bad174d6f9", 1, (), 60_008),
+    IDXFile("test_images", "t10k-images-idx3-ubyte", "8181f5470baa50b63fa0f6fddb340f0a", 3, (28, 28), 7_840_016),
+    IDXFile("test_labels", "t10k-labels-idx1-ubyte", "15d484375f8d13e6eb1aabb0c3f46965", 1, (), 10_008),
 )
 
 
@@ -166,9 +168,9 @@ def find_file(folder: Path, file: IDXFile) -> Path | None:
 # -- verifying one file ----------------------------------------------------------------------------
 
 
-def _read(path: Path) -> bytes:
+def _read(path: Path, file: IDXFile) -> bytes:
     try:
-        return read_idx_bytes(path)
+        return read_idx_bytes(path, file.size)
     except OSError as err:
         why = err.strerror or str(err)
         hint = "Something other than a file is in its place." if path.is_dir() else "Check its permissions."
@@ -196,7 +198,7 @@ def _check_items(array: np.ndarray, path: Path, file: IDXFile) -> None:
 
 def _verify(path: Path, file: IDXFile) -> tuple[bytes, np.ndarray]:
     """Read, decompress, check the structure, then the MD5; return the content and its array."""
-    content = _read(path)
+    content = _read(path, file)
     array = parse_idx(content, str(path), file.ndim)
     _check_items(array, path, file)
     digest = hashlib.md5(content, usedforsecurity=False).hexdigest()
