@@ -22,9 +22,11 @@ from softmaxreg.commands._common import (
     warn,
 )
 from softmaxreg.runs.config import TrainConfig
+from softmaxreg.runs.recipes import RECIPES
 from softmaxreg.errors import CheckpointError, ConfigError, TrainingDivergedError
 
-# What --resume lets you change: the rest would make the run a different one.
+# What --resume lets you change: the rest would make the run a different one. (--epochs not for a
+# cosine schedule, see _resumed_config.)
 _RESUMABLE = {"epochs"}
 
 
@@ -72,6 +74,19 @@ def _resume(args: argparse.Namespace) -> int:
     return _report(result, len(data.val))
 
 
+def _given_settings(args: argparse.Namespace) -> dict[str, tuple[Any, str]]:
+    """Each setting the command line sets, with the option that set it: an explicit one, or
+    ``--recipe NAME`` for the recipe's settings (all but ``epochs``, which a resumed run takes
+    from ``--epochs`` or its own)."""
+    given: dict[str, tuple[Any, str]] = {}
+    if getattr(args, "recipe", None):
+        recipe = RECIPES[args.recipe].to_dict()
+        given = {name: (value, f"--recipe {args.recipe}") for name, value in recipe.items() if name != "epochs"}
+    for name, value in explicit_settings(args).items():
+        given[name] = (value, "--" + name.replace("_", "-"))
+    return given
+
+
 def _resumed_config(saved: dict[str, Any], args: argparse.Namespace, done: int) -> TrainConfig:
     """The saved settings; only ``--epochs`` may change, and it must leave epochs to train."""
     try:
@@ -81,13 +96,20 @@ def _resumed_config(saved: dict[str, Any], args: argparse.Namespace, done: int) 
             f"Expected settings softmaxreg can use in {Path(args.resume) / folder.CONFIG}; got this: {err} "
             f"{folder.RESUME_FIX}"
         ) from None
-    for name, value in explicit_settings(args).items():
+    for name, (value, option) in _given_settings(args).items():
         if name not in _RESUMABLE and value != getattr(config, name):
-            option = "--" + name.replace("_", "-")
+            used = f"{name} {getattr(config, name)}" if option.startswith("--recipe") else getattr(config, name)
             raise ConfigError(
-                f"`{option}` cannot change when resuming: the run used {getattr(config, name)}, not {value}. "
-                f"Leave it out, or start a new run."
+                f"`{option}` cannot change when resuming: the run used {used}, not {value}. Leave it out, or start a new run."
             )
+    if config.schedule == "cosine" and args.epochs is not None and args.epochs != config.epochs:
+        # The cosine's length is the run's: epochs 1..done already followed a decay to 0 at epoch
+        # config.epochs, which no run of args.epochs epochs would have. Refuse rather than restart the decay.
+        raise ConfigError(
+            f"`--epochs` cannot change when resuming a run with a cosine learning-rate schedule: its rate decays "
+            f"to 0 over the run's {config.epochs} epochs, and epochs 1-{done} already followed that decay. Leave "
+            f"--epochs out to finish this run, or start a new run with --epochs {args.epochs}."
+        )
     config = config.replace(epochs=args.epochs)
     if done >= config.epochs:
         raise ConfigError(
