@@ -43,6 +43,70 @@ def test_a_cosine_run_cannot_change_its_length(tmp_path, train, cli_in_process):
     )
 
 
+@pytest.fixture
+def stopped(tmp_path, train):
+    """A run that early stopping ended after epoch 2 (lr 30 overshoots; epoch 1 was the best)."""
+    code, out, err = train("--epochs", "6", "--lr", "30", "--early-stopping", "1", "--out", tmp_path / "es")
+    assert code == 0, err
+    summary = json.loads((tmp_path / "es" / "summary.json").read_text())
+    assert (summary["epochs"], summary["best_epoch"], summary["stopped_early"]) == (2, 1, True)
+    return tmp_path / "es"
+
+
+def test_a_run_that_stopped_early_stays_stopped(stopped, cli_in_process):
+    """Item 2: `--resume` trained epochs 3-4 and replaced the best epoch's model."""
+    message = refused(cli_in_process, stopped)
+    assert message == (
+        f"{stopped} was ended by early stopping after epoch 2: no lower val_loss in 1 epoch (--early-stopping 1). "
+        f"To train it further, raise the patience: softmaxreg train --resume {stopped} --early-stopping 2"
+    )
+    refused(cli_in_process, stopped, "--epochs", "8")
+
+
+def test_a_raised_patience_continues_as_a_run_with_that_patience(stopped, tmp_path, train, cli_in_process):
+    code, _, err = cli_in_process("train", "--resume", stopped, "--early-stopping", "3", *FAST)
+    assert code == 0, err
+    assert train("--epochs", "6", "--lr", "30", "--early-stopping", "3", "--out", tmp_path / "straight")[0] == 0
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
+    assert strip(folder.read_metrics(stopped)) == strip(folder.read_metrics(tmp_path / "straight"))
+    for name in ("model.safetensors", "summary.json"):
+        same = json.loads if name.endswith(".json") else bytes
+        got, want = (stopped / name).read_bytes(), (tmp_path / "straight" / name).read_bytes()
+        if name == "summary.json":
+            got, want = ({k: v for k, v in same(x).items() if k != "total_seconds"} for x in (got, want))
+        assert got == want
+
+
+def test_the_patience_may_only_grow(tmp_path, train, cli_in_process):
+    assert train("--epochs", "1", "--early-stopping", "3", "--out", tmp_path / "patient")[0] == 0
+    message = refused(cli_in_process, tmp_path / "patient", "--epochs", "2", "--early-stopping", "2")
+    assert message == "`--early-stopping` cannot change when resuming: the run used 3, not 2. It may only grow (> 3)."
+    assert train("--epochs", "1", "--out", tmp_path / "plain")[0] == 0
+    message = refused(cli_in_process, tmp_path / "plain", "--epochs", "2", "--early-stopping", "2")
+    assert message == (
+        "`--early-stopping` cannot change when resuming: the run used None, not 2. Leave it out, or start a new run."
+    )
+
+
+def test_stopping_on_the_last_epoch_is_not_stopping_early(tmp_path, train):
+    assert train("--epochs", "2", "--lr", "30", "--early-stopping", "1", "--out", tmp_path / "last")[0] == 0
+    summary = json.loads((tmp_path / "last" / "summary.json").read_text())
+    assert (summary["epochs"], summary["stopped_early"]) == (2, False)
+
+
+def test_a_refused_resume_writes_nothing(tmp_path, train, cli_in_process):
+    """Item 3: without model.json, `--resume` exited 2 but had rewritten config.json first."""
+    run = tmp_path / "r1"
+    assert train("--epochs", "1", "--out", run)[0] == 0
+    (run / "model.json").unlink()
+    message = refused(cli_in_process, run, "--epochs", "2")
+    assert message == (
+        f"Expected model.json in {run}; it does not exist. resume.json records 1 completed epoch, so softmaxreg "
+        "wrote it: it was deleted or moved since. Restore the run folder from a backup, or train a new run "
+        "(softmaxreg train)."
+    )
+
+
 def test_a_recipe_is_a_setting_like_the_others(tmp_path, train, cli_in_process):
     """Item 4: `--recipe best` was silently ignored on `--resume` (while `--lr 0.5` was refused)."""
     run = tmp_path / "r1"

@@ -177,7 +177,8 @@ MODEL_CASES = {
     ),
     "model.json missing": (
         delete("model.json"),
-        r"Expected model\.json in {run}; it does not exist\. Is this a run folder with a completed epoch\?",
+        r"Expected model\.json in {run}; it does not exist\. resume\.json records 2 completed epochs, so softmaxreg "
+        r"wrote it: it was deleted or moved since\. " + DAMAGED_FIX,
     ),
     "model.json not JSON": (
         write("model.json", '{"model": "concise", "num_in'),

@@ -25,9 +25,9 @@ from softmaxreg.runs.config import TrainConfig
 from softmaxreg.runs.recipes import RECIPES
 from softmaxreg.errors import CheckpointError, ConfigError, TrainingDivergedError
 
-# What --resume lets you change: the rest would make the run a different one. (--epochs not for a
-# cosine schedule, see _resumed_config.)
-_RESUMABLE = {"epochs"}
+# What --resume lets you change: the rest would make the run a different one. (--early-stopping only
+# upwards, see _continue_after_stop; --epochs not for a cosine schedule, see _resumed_config.)
+_RESUMABLE = {"epochs", "early_stopping"}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,23 +49,26 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _resume(args: argparse.Namespace) -> int:
+    """Check everything a resumed run needs, then (and only then) record the resume and train."""
     if args.out is not None:
         raise ConfigError("`--out` cannot be used with `--resume`: a resumed run continues in its own folder.")
     run_dir = Path(args.resume)
     saved = folder.read_config(run_dir)
     config = _resumed_config(saved, args, folder.completed_epochs(run_dir))
-    from softmaxreg.runs.checkpoint import load_training_state  # torch: only once the options are known to be good
+    from softmaxreg.runs.checkpoint import load_model, load_training_state  # torch: only once the options are good
     from softmaxreg.book.devices import resolve_device
     from softmaxreg.runs.training import check_resume, train_run
 
     state = load_training_state(run_dir)
+    config = _continue_after_stop(config, saved, args, state.extra.get("early_stopping"), state.epoch)
+    load_model(run_dir)  # the run keeps model.json + model.safetensors: they must be whole too
     device = resolve_device(args.device or saved.get("device") or "cpu")
     args.data_dir = args.data_dir or saved.get("data_dir")
     args.offline = args.offline or bool(saved.get("offline"))
     data = load_data(config.batch_size, args.data_dir, args.offline)
     lang = args.lang or saved.get("lang") or "en"
-    check_resume(config, data, state, run_dir)  # before config.json records the resume
-    options = run_options(config, args, device, data, lang)
+    check_resume(config, data, state, run_dir)
+    options = run_options(config, args, device, data, lang)  # from here on, the folder changes
     resumes = [*saved.get("resumes", []), {"at_epoch": state.epoch, "device_used": str(device)}]
     folder.write_config(run_dir, {**options, "device": args.device or saved.get("device"), "resumes": resumes})
     if not args.quiet:
@@ -117,6 +120,29 @@ def _resumed_config(saved: dict[str, Any], args: argparse.Namespace, done: int) 
             f"pass --epochs N with N > {done} to train further."
         )
     return config
+
+
+def _continue_after_stop(
+    config: TrainConfig, saved: dict[str, Any], args: argparse.Namespace, early: dict[str, Any] | None, done: int
+) -> TrainConfig:
+    """A run that early stopping ended stays ended, unless ``--early-stopping`` raises the patience
+    above the epochs it has already waited; the patience may not be added, removed or lowered."""
+    before = TrainConfig.from_dict(saved).early_stopping
+    asked = args.early_stopping
+    if asked is not None and asked != before and (before is None or asked < before):
+        raise ConfigError(
+            f"`--early-stopping` cannot change when resuming: the run used {before}, not {asked}. "
+            + ("Leave it out, or start a new run." if before is None else f"It may only grow (> {before}).")
+        )
+    waited = int((early or {}).get("wait", 0))
+    patience = asked or before
+    if before is not None and waited >= patience:
+        raise ConfigError(
+            f"{args.resume} was ended by early stopping after epoch {done}: no lower val_loss in {waited} "
+            f"epoch{'s' * (waited != 1)} (--early-stopping {before}). To train it further, raise the patience: "
+            f"softmaxreg train --resume {args.resume} --early-stopping {waited + 1}"
+        )
+    return config.replace(early_stopping=asked)
 
 
 def _report(result: Any, num_test: int) -> int:

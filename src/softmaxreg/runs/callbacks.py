@@ -344,7 +344,10 @@ class RunRecorder:
         return {
             **folder.summarize(trainer.history),
             "model_epoch": (self.model_epoch or {}).get("epoch"),
-            "stopped_early": bool(trainer.should_stop and self.early_stopping is not None),
+            # stopping after the last epoch anyway is not stopping early
+            "stopped_early": bool(
+                trainer.should_stop and self.early_stopping is not None and len(trainer.history) < trainer.max_epochs
+            ),
             "interrupted": bool(trainer.interrupted),
             "diverged": str(trainer.diverged) if getattr(trainer, "diverged", None) is not None else None,
         }

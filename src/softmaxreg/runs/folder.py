@@ -205,9 +205,21 @@ def read_model_description(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
             `check_model_description`).
     """
     path = Path(run_dir) / MODEL_DESCRIPTION
-    meta = check_model_description(read_json(path, "Is this a run folder with a completed epoch?"), path)
+    meta = check_model_description(read_json(path, _missing_model_hint(Path(run_dir))), path)
     _check_fits_weights(meta, path, path.with_name(WEIGHTS))
     return meta
+
+
+def _missing_model_hint(run_dir: Path) -> str:
+    """What to say when ``model.json`` is missing: a run with no epoch yet, or a damaged folder."""
+    try:
+        done = completed_epochs(run_dir)
+    except CheckpointError:
+        return "Is this a run folder with a completed epoch?"
+    return (
+        f"{RESUME_STATE} records {done} completed epoch{'s' * (done != 1)}, so softmaxreg wrote it: it was deleted or "
+        f"moved since. {DAMAGED_FIX}"
+    )
 
 
 _REQUIRED = ("model", "num_inputs", "num_outputs", "lr")
