@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from softmaxreg.datasets import download, sources
-from softmaxreg.errors import ConfigError, DataError, DataNotFoundError, DownloadError
+from softmaxreg.errors import ConfigError, DataError, DataNotFoundError, DownloadError, MachineError
 from softmaxreg.datasets.idx import encode_idx
 
 from conftest import SRC, synthetic_arrays
@@ -195,7 +195,7 @@ def test_download_target_not_writable(monkeypatch, tmp_path, mirror):
     blocker.write_text("a file where the cache folder's parent should be")
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
     _use(monkeypatch, mirror.url("good"))
-    with pytest.raises(DataNotFoundError) as info:
+    with pytest.raises(MachineError) as info:  # the machine's problem (exit code 1), not a missing dataset
         sources.load_fashion_mnist(offline=False)
     message = str(info.value)
     assert f"Expected a writable folder to download Fashion-MNIST into; got {blocker}/softmaxreg/fashion-mnist" in message
@@ -213,7 +213,7 @@ def test_disk_errors_while_writing_are_not_blamed_on_the_mirror(mirror, monkeypa
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(download.os, "fsync", full_disk)
-    with pytest.raises(DataError, match=r"which cannot be written \(No space left on device\)"):
+    with pytest.raises(MachineError, match=r"which cannot be written \(No space left on device\)"):
         _fetch_train_labels()
     monkeypatch.setattr(download.os, "fsync", real_fsync)
     assert mirror.count("good") == 1 and [n for n in _cache_listing() if not n.startswith(".download")] == []

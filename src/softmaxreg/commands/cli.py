@@ -3,7 +3,8 @@
 Each command is added by its own ``_add_<command>(commands)`` function and runs a handler given as a
 ``"module:function"`` string, imported only when the command runs. Our exceptions
 (:class:`~softmaxreg.errors.SoftmaxRegError`) and bad options become one line on stderr and exit
-code 2; Ctrl-C exits with 130.
+code 2; the machine's failures (:class:`~softmaxreg.errors.MachineError`, any other ``OSError``)
+one line and exit code 1; Ctrl-C exits with 130.
 """
 
 from __future__ import annotations
@@ -203,12 +204,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="softmaxreg: %(message)s")
-    from softmaxreg.errors import SoftmaxRegError
+    from softmaxreg.errors import MachineError, SoftmaxRegError
 
     try:
         code = int(_handler(args.handler)(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, inside the try, not at interpreter exit
         return code
+    except MachineError as err:  # our explanation of an OSError: still the machine's fault
+        print(f"softmaxreg: error: {err}", file=sys.stderr)
+        return EXIT_OS_ERROR
     except SoftmaxRegError as err:
         print(f"softmaxreg: error: {err}", file=sys.stderr)
         return EXIT_USAGE

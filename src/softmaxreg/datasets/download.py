@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from softmaxreg._atomic import atomic_open
-from softmaxreg.errors import ConfigError, DataError, DownloadError, IDXFormatError
+from softmaxreg.errors import ConfigError, DownloadError, IDXFormatError, MachineError
 from softmaxreg.datasets.idx import MAX_CONTENT_BYTES, decompress, max_compressed_bytes
 
 logger = logging.getLogger(__name__)
@@ -205,8 +205,8 @@ def _fetch_one(url: str, md5: str, dest: Path, progress: bool, max_bytes: int = 
     return dest
 
 
-def _unwritable(folder: Path, err: OSError) -> DataError:
-    return DataError(
+def _unwritable(folder: Path, err: OSError) -> MachineError:
+    return MachineError(
         f"Expected a writable folder to download Fashion-MNIST into; got {folder}, which cannot be written "
         f"({err.strerror or err}). To fix: set SOFTMAXREG_DATA (or pass --data-dir / root=) to a writable "
         "folder, or fix the folder's permissions."
@@ -230,7 +230,7 @@ def fetch(
 
     Raises:
         DownloadError: every mirror failed, in every round; the message lists each mirror's last failure.
-        DataError: the folder cannot be written.
+        MachineError: the folder cannot be written.
     """
     failures: dict[str, str] = {}
     live = list(mirrors())
@@ -273,7 +273,7 @@ def folder_lock(folder: Path) -> Iterator[None]:
     is writable before anything is downloaded.
 
     Raises:
-        DataError: the folder cannot be created or written.
+        MachineError: the folder cannot be created or written.
     """
     try:
         folder.mkdir(parents=True, exist_ok=True)

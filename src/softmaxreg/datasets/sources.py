@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from softmaxreg.datasets import decoded_cache
-from softmaxreg.errors import ChecksumError, DataError, DataNotFoundError, IDXFormatError
+from softmaxreg.errors import ChecksumError, DataError, DataNotFoundError, IDXFormatError, MachineError
 from softmaxreg.datasets.idx import MAX_CONTENT_BYTES, parse_idx, read_idx_bytes
 
 logger = logging.getLogger(__name__)
@@ -411,8 +411,10 @@ def _download(
             with download.folder_lock(place.path):  # another process may have fetched them meanwhile
                 missing = [file for file in FILES if find_file(place.path, file) is None]
                 download.fetch_all(missing, place.path, progress=progress)
-        except DataError as err:
-            raise _no_data_error(tried + [f"download into {place.path} failed: {err}"], problems) from err
+        except (DataError, MachineError) as err:
+            error = _no_data_error(tried + [f"download into {place.path} failed: {err}"], problems)
+            # a folder that cannot be written is the machine's problem, whatever else was missing
+            raise (MachineError(str(error)) if isinstance(err, MachineError) else error) from err
         arrays = _from_place(place, tried, problems)
         if arrays is not None:
             return arrays
