@@ -421,6 +421,44 @@ def _download(
     return None
 
 
+@dataclass(frozen=True)
+class Found:
+    """Where `find_fashion_mnist` found the data, and what it passed over on the way.
+
+    Attributes:
+        arrays: the four verified arrays (see `load_fashion_mnist`).
+        place: the folder they come from.
+        tried: a note on every place looked at before (missing files, damaged ones).
+        problems: the damaged files passed over (cached ones were moved aside).
+    """
+
+    arrays: dict[str, np.ndarray]
+    place: Place
+    tried: list[str]
+    problems: list[DataError]
+
+
+def find_fashion_mnist(
+    root: str | os.PathLike[str] | None = None, offline: bool | None = None, *, progress: bool | None = None
+) -> Found:
+    """The one search behind `load_fashion_mnist` (training) and ``softmaxreg data``: the places in
+    order, bad cached files moved aside, a download last. Arguments and errors as `load_fashion_mnist`."""
+    tried: list[str] = []
+    problems: list[DataError] = []
+    for place in search_places(root):
+        arrays = _from_place(place, tried, problems)
+        if arrays is not None:
+            return Found(arrays, place, tried, problems)
+    offline = env_flag("SOFTMAXREG_OFFLINE") if offline is None else offline
+    if offline:
+        raise _no_data_error(tried + ["no download (offline)"], problems, offline=True)
+    place = _download_place(root)
+    arrays = _download(place, tried, problems, progress)
+    if arrays is None:
+        raise _no_data_error(tried, problems)
+    return Found(arrays, place, tried, problems)
+
+
 def load_fashion_mnist(
     root: str | os.PathLike[str] | None = None, offline: bool | None = None, *, progress: bool | None = None
 ) -> tuple[dict[str, np.ndarray], Path]:
@@ -441,21 +479,10 @@ def load_fashion_mnist(
         DataNotFoundError: found nowhere and not downloadable.
         ChecksumError, IDXFormatError, DataError: a file is present but damaged, in a folder the
             user chose or with no other copy to fall back on (see the module docstring).
+        MachineError: the folder to download into cannot be written.
     """
-    tried: list[str] = []
-    problems: list[DataError] = []
-    for place in search_places(root):
-        arrays = _from_place(place, tried, problems)
-        if arrays is not None:
-            return _report(problems, arrays), place.path
-    offline = env_flag("SOFTMAXREG_OFFLINE") if offline is None else offline
-    if offline:
-        raise _no_data_error(tried + ["no download (offline)"], problems, offline=True)
-    place = _download_place(root)
-    arrays = _download(place, tried, problems, progress)
-    if arrays is None:
-        raise _no_data_error(tried, problems)
-    return _report(problems, arrays), place.path
+    found = find_fashion_mnist(root, offline, progress=progress)
+    return _report(found.problems, found.arrays), found.place.path
 
 
 def _report(problems: list[DataError], arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
