@@ -60,7 +60,7 @@ def _resume(args: argparse.Namespace) -> int:
     from softmaxreg.runs.training import check_resume, train_run
 
     state = load_training_state(run_dir)
-    config = _continue_after_stop(config, saved, args, state.extra.get("early_stopping"), state.epoch)
+    config = _continue_after_stop(config, args, state.extra.get("early_stopping"), state.epoch)
     load_model(run_dir)  # the run keeps model.json + model.safetensors: they must be whole too
     device = resolve_device(args.device or saved.get("device") or "cpu")
     args.data_dir = args.data_dir or saved.get("data_dir")
@@ -123,11 +123,11 @@ def _resumed_config(saved: dict[str, Any], args: argparse.Namespace, done: int) 
 
 
 def _continue_after_stop(
-    config: TrainConfig, saved: dict[str, Any], args: argparse.Namespace, early: dict[str, Any] | None, done: int
+    config: TrainConfig, args: argparse.Namespace, early: dict[str, Any] | None, done: int
 ) -> TrainConfig:
     """A run that early stopping ended stays ended, unless ``--early-stopping`` raises the patience
     above the epochs it has already waited; the patience may not be added, removed or lowered."""
-    before = TrainConfig.from_dict(saved).early_stopping
+    before = config.early_stopping  # the run's own: _resumed_config leaves it alone
     asked = args.early_stopping
     if asked is not None and asked != before and (before is None or asked < before):
         raise ConfigError(
