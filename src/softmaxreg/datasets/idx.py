@@ -5,7 +5,8 @@ dimensions), ``NN`` big-endian uint32 sizes, then the elements in row-major orde
 
 Every malformed input raises :class:`~softmaxreg.errors.IDXFormatError` (the fuzz tests hold the
 reader to that): nothing is allocated from what a header claims, only from bytes actually present,
-and decompression stops at :data:`MAX_CONTENT_BYTES`.
+and decompression takes time linear in the input and stops at the size the caller expects (at most
+:data:`MAX_CONTENT_BYTES`), however many gzip members the file holds.
 
 Examples:
     >>> import numpy as np
