@@ -44,6 +44,9 @@ _GZIP_MAGIC = b"\x1f\x8b"
 MAX_CONTENT_BYTES = 1 << 30
 
 
+# Gzip members accepted in one file: the official files have 1; bgzip's 64 KiB blocks make 721 of
+# the largest. Each costs a zlib object and a Python loop, so a file of a million empty members is refused.
+MAX_MEMBERS = 4096
 # Input fed to zlib per call, growing while a member goes on: after a member ends zlib copies the
 # rest of the call's input (``unused_data``), so a short first chunk keeps tiny members cheap.
 _FIRST_CHUNK, _MAX_CHUNK = 64, 1 << 20
@@ -115,7 +118,8 @@ def decompress(data: bytes, name: str, max_bytes: int | None = None) -> bytes:
 
     Raises:
         IDXFormatError: the gzip stream is truncated or corrupt, is followed by other bytes, is far
-            larger than ``max_bytes`` of content can be, or decompresses to more than ``max_bytes``.
+            larger than ``max_bytes`` of content can be, has more than :data:`MAX_MEMBERS` members,
+            or decompresses to more than ``max_bytes``.
 
     Examples:
         >>> import gzip
@@ -135,6 +139,11 @@ def decompress(data: bytes, name: str, max_bytes: int | None = None) -> bytes:
         )
     view, parts, size, pos = memoryview(data), [], 0, 0
     while data.startswith(_GZIP_MAGIC, pos):
+        if len(parts) == MAX_MEMBERS:
+            raise IDXFormatError(
+                f"Expected at most {MAX_MEMBERS:,} gzip members in {name}; got more. The file is damaged or "
+                "crafted: this is not a Fashion-MNIST file."
+            )
         part, pos = _inflate_member(view, pos, name, limit - size, limit)
         parts.append(part)
         size += len(part)
