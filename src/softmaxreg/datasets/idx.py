@@ -61,7 +61,7 @@ def max_compressed_bytes(content_bytes: int) -> int:
 
     Examples:
         >>> max_compressed_bytes(47_040_016)
-        47576952
+        47575952
     """
     return content_bytes + content_bytes // 100 + (1 << 16)
 
