@@ -161,9 +161,11 @@ def test_a_full_disk_while_saving_an_epoch_then_resume(straight_run, tmp_path, c
     with pytest.MonkeyPatch.context() as mp:
         _disk_fills(mp, after=1 + fails)  # config.json (rewritten on resume), then epoch 2's files in order
         code, _, err = cli_in_process("train", "--resume", run, "--epochs", "3", "--quiet")
-    assert code == 2
+    assert code == 1  # the machine's problem, not the user's mistake
+    done = 2 if fails >= 4 else 1  # whether resume.json (the commit point) was written
     assert err == (f"softmaxreg: error: Expected to save epoch 2 into {run}; got an error: No space left on device. "
-                   f"Free some space or fix the folder's permissions, then resume: softmaxreg train --resume {run}\n")  # fmt: skip
+                   f"Free some space or fix the folder's permissions, then resume: softmaxreg train --resume {run} "
+                   f"(it goes on after epoch {done})\n")  # fmt: skip
     assert {p.name for p in run.iterdir()} == RUN_FILES  # no temporary file left
     assert checkpoint.load_model(run)[1]["epoch"] == (2 if fails >= 2 else 1)  # a whole checkpoint, old or new
     code, _, err = cli_in_process("train", "--resume", run, "--epochs", "3", "--quiet")  # space is free again
@@ -171,3 +173,38 @@ def test_a_full_disk_while_saving_an_epoch_then_resume(straight_run, tmp_path, c
     strip = lambda rows: [{k: v for k, v in row.items() if k != "seconds"} for row in rows]  # noqa: E731
     assert strip(folder.read_metrics(run)) == strip(straight_run)
     assert (run / "model.safetensors").read_bytes() == (tmp_path / "straight" / "model.safetensors").read_bytes()
+
+
+def test_a_full_disk_while_saving_the_first_epoch_says_train_again(fake_fashion, tmp_path, cli_in_process):
+    """Found by review: the message advised --resume, which then had nothing to resume."""
+    run = tmp_path / "run"
+    with pytest.MonkeyPatch.context() as mp:
+        _disk_fills(mp, after=1)  # config.json, then epoch 1's files
+        code, _, err = cli_in_process("train", "--epochs", "2", "--batch-size", "16", "--quiet",
+                                      "--data-dir", fake_fashion, "--out", run)  # fmt: skip
+    assert code == 1
+    assert err == (f"softmaxreg: error: Expected to save epoch 1 into {run}; got an error: No space left on device. "
+                   f"Free some space or fix the folder's permissions, then train again: {run} holds no completed "
+                   "epoch to resume (delete it, or use another --out).\n")  # fmt: skip
+    code, _, err = cli_in_process("train", "--resume", run)
+    assert code == 2 and "nothing to resume" in err  # as the message said
+
+
+@pytest.mark.real_data
+def test_a_file_size_limit_is_one_line_and_exit_1(real_data_dir, tmp_path):
+    """The reviewer's own reproduction: ``ulimit -f 20`` (20 KiB files) while saving epoch 1."""
+    import shlex
+    import subprocess
+    import sys
+
+    from conftest import SRC
+
+    command = [sys.executable, "-m", "softmaxreg", "train", "--epochs", "1", "--quiet", "--data-dir", str(real_data_dir),
+               "--out", "r"]  # fmt: skip
+    result = subprocess.run(["bash", "-c", "ulimit -f 20 && exec " + shlex.join(command)], cwd=tmp_path,
+                            env={**os.environ, "PYTHONPATH": str(SRC)}, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line == ("softmaxreg: error: Expected to save epoch 1 into r; got an error: File too large. Free some "
+                    "space or fix the folder's permissions, then train again: r holds no completed epoch to resume "
+                    "(delete it, or use another --out).")  # fmt: skip

@@ -1,8 +1,10 @@
 """The exceptions softmaxreg raises on purpose.
 
-Every error a user can cause derives from :class:`SoftmaxRegError`; the CLI prints those on one line
-and exits with code 2, without a traceback. Each message says what was expected, what was found, and
-how to fix it.
+Every error softmaxreg reports derives from :class:`SoftmaxRegError`; the CLI prints those on one
+line, without a traceback, and exits with code 2 when the input is at fault (an option, a file, a
+run folder, the data) and with code 1 for a :class:`MachineError`, when the machine failed to do
+what should have worked (a full disk, a folder that cannot be written). Each message says what was
+expected, what was found, and how to fix it.
 
 Examples:
     >>> issubclass(IDXFormatError, SoftmaxRegError) and issubclass(IDXFormatError, ValueError)
@@ -14,6 +16,11 @@ from __future__ import annotations
 
 class SoftmaxRegError(Exception):
     """Base class of every error softmaxreg raises because of its input."""
+
+
+class MachineError(SoftmaxRegError, OSError):
+    """The machine could not write what softmaxreg had to write (a full disk, no permission): the
+    input was fine, and the same command works once the machine is fixed. The CLI exits with 1."""
 
 
 class ConfigError(SoftmaxRegError, ValueError):

@@ -199,8 +199,9 @@ trainer.fit(model, data)
 REPORT = '''
 import json, os, hashlib
 weights = b"".join(p.detach().numpy().tobytes() for p in model.parameters())
-print("RESULT", json.dumps({"rank": int(os.environ["RANK"]), "history": trainer.history,
-                            "weights": hashlib.sha256(weights).hexdigest()}))
+report = json.dumps({"rank": int(os.environ["RANK"]), "history": trainer.history,
+                     "weights": hashlib.sha256(weights).hexdigest()})
+os.write(1, f"RESULT {report}\\n".encode())  # one write (< PIPE_BUF): the two processes' lines never interleave
 '''
 
 

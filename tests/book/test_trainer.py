@@ -199,6 +199,7 @@ def test_should_stop_ends_after_the_epoch_and_interrupt_drops_the_partial_epoch(
     ({"max_epochs": -1}, "`max_epochs` must be a non-negative integer; got -1."),
     ({"max_epochs": 1, "gradient_clip_val": -2}, "`gradient_clip_val` must be a non-negative number; got -2."),
     ({"max_epochs": 1, "device": "tpu"}, "`device` must be one of auto, cpu, cuda, mps; got 'tpu'."),
+    ({"max_epochs": 1, "device": "meta"}, "`device` must be one of auto, cpu, cuda, mps; got 'meta'."),
 ])  # fmt: skip
 def test_bad_arguments_are_refused(kwargs, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
@@ -209,3 +210,46 @@ def test_num_gpus_falls_back_to_cpu_like_d2l():
     if d2l.num_gpus():
         pytest.skip("this machine has a GPU")
     assert d2l.Trainer(max_epochs=1, num_gpus=1).device == d2l.cpu()
+
+
+
+class ValidateMidEpoch:
+    """A callback that calls ``trainer.validate`` in the middle of every epoch (as a user's might)."""
+
+    def __init__(self, data):
+        self.data, self.results = data, []
+
+    def on_train_batch_end(self, trainer, model, loss):
+        if trainer.train_batch_idx % trainer.num_train_batches == 3:
+            self.results.append(trainer.validate(model, self.data))
+
+
+def _fit(model_class, data, callbacks=()):
+    torch.manual_seed(0)
+    model, trainer = model_class([]), d2l.Trainer(max_epochs=2, callbacks=callbacks)
+    trainer.fit(model, data)
+    return model, trainer
+
+
+def test_validate_called_during_fit_leaves_fits_recording_alone():
+    data = ToyData(batch_size=4)  # 10 training batches per epoch
+    callback = ValidateMidEpoch(data)
+    (plain, expected), (probed, trainer) = _fit(Recording, data), _fit(Recording, data, [callback])
+    assert len(callback.results) == 2 and set(callback.results[0]) == {"val_loss", "val_acc"}
+    assert probed.board.data == plain.board.data  # the board kept getting its points
+    strip = lambda rows: [{k: v for k, v in row.items() if k != "seconds"} for row in rows]  # noqa: E731
+    assert strip(trainer.history) == strip(expected.history)
+
+
+class TurnsNaN(Recording):
+    """Its 5th step makes the weights NaN (so the 6th loss it reports is NaN)."""
+
+    def training_step(self, batch):
+        loss = super().training_step(batch)
+        return loss * float("nan") if self.trainer.train_batch_idx >= 4 else loss
+
+
+def test_validate_called_during_fit_keeps_the_divergence_check():
+    data = ToyData(batch_size=4)
+    with pytest.raises(d2l.TrainingDivergedError, match="Expected a finite training loss; got nan at epoch 1, batch 6 "):
+        _fit(TurnsNaN, data, [ValidateMidEpoch(data)])

@@ -1,6 +1,7 @@
 """`softmaxreg data`: where Fashion-MNIST is, checksums verified, or why it is not found."""
 
 import gzip
+import json
 import shutil
 
 from conftest import run_cli
@@ -41,3 +42,24 @@ def test_data_not_found_offline(tmp_path):
     (line,) = result.stderr.splitlines()
     assert line.startswith("softmaxreg: error: Fashion-MNIST was not found. Tried: ")
     assert f"{tmp_path / 'empty'} (the `root` argument: does not exist)" in line and "no download (offline)" in line
+
+
+def test_data_sets_aside_a_damaged_cached_file_as_train_does(fake_fashion, tmp_path, cli_in_process, monkeypatch):
+    """Found by review: `data` failed on a truncated cached file that `train` moved aside and skipped."""
+    system, cache = tmp_path / "system", tmp_path / "xdg" / "softmaxreg" / "fashion-mnist"
+    shutil.copytree(fake_fashion, system)
+    shutil.copytree(fake_fashion, cache)
+    monkeypatch.setenv("SOFTMAXREG_SYSTEM_DATA", str(system))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    damaged = next(cache.glob("t10k-labels*"))
+    damaged.write_bytes(damaged.read_bytes()[:-30])
+    code, out, err = cli_in_process("data", "--offline")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == f"not here: {cache} (the user cache: {damaged.name} is damaged)"
+    assert lines[1] == f"found:    {system} (the system copy)"
+    assert [line.split()[1] for line in lines[2:6]] == ["ok"] * 4
+    assert f"softmaxreg moved it aside to {damaged}.quarantined" in err
+    code, _, err = cli_in_process("train", "--epochs", "1", "--batch-size", "16", "--quiet", "--out", tmp_path / "r")
+    assert code == 0, err
+    assert json.loads((tmp_path / "r" / "config.json").read_text())["data_source"] == str(system)  # the same copy

@@ -148,7 +148,7 @@ def check_evaluation_report(report):
     assert report["num_examples"] == 10_000 and [sum(row) for row in cm] == [1000] * 10
     assert sum(cm[i][i] for i in range(10)) == round(report["accuracy"] * 10_000)
     classes = report["classes"]
-    assert [c["name"] for c in classes][:2] == ["t-shirt", "trouser"]
+    assert [c["class"] for c in classes][:2] == ["t-shirt", "trouser"]
     for k, c in enumerate(classes):
         assert c["recall"] == pytest.approx(cm[k][k] / 1000)
         assert c["precision"] == pytest.approx(cm[k][k] / max(sum(row[k] for row in cm), 1))
@@ -207,6 +207,8 @@ def test_ctrl_c_keeps_completed_epochs_and_says_how_to_resume(real_data_dir, tmp
         (["--input-dropout", "half"], "argument --input-dropout: must be a probability in [0, 1); got 'half'"),
         (["--model", "mlp"], "argument --model: invalid choice: 'mlp'"),
         (["--device", "tpu"], "`device` must be one of auto, cpu, cuda, mps; got 'tpu'."),
+        (["--device", "meta"], "`device` must be one of auto, cpu, cuda, mps; got 'meta'."),  # torch knows these two
+        (["--device", "xpu", "--out", "x"], "`device` must be one of auto, cpu, cuda, mps; got 'xpu'."),
     ],
 )
 def test_bad_options_one_line_exit_2(tmp_path, args, message):
@@ -214,7 +216,7 @@ def test_bad_options_one_line_exit_2(tmp_path, args, message):
     assert result.returncode == 2
     assert message in result.stderr
     assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
-    assert not (tmp_path / "runs").exists()
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "x").exists()
 
 
 def test_out_must_be_new_or_empty(tmp_path):

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from softmaxreg.datasets import download, sources
-from softmaxreg.errors import ConfigError, DataError, DataNotFoundError, DownloadError
+from softmaxreg.errors import ConfigError, DataError, DataNotFoundError, DownloadError, MachineError
 from softmaxreg.datasets.idx import encode_idx
 
 from conftest import SRC, synthetic_arrays
@@ -195,7 +195,7 @@ def test_download_target_not_writable(monkeypatch, tmp_path, mirror):
     blocker.write_text("a file where the cache folder's parent should be")
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
     _use(monkeypatch, mirror.url("good"))
-    with pytest.raises(DataNotFoundError) as info:
+    with pytest.raises(MachineError) as info:  # the machine's problem (exit code 1), not a missing dataset
         sources.load_fashion_mnist(offline=False)
     message = str(info.value)
     assert f"Expected a writable folder to download Fashion-MNIST into; got {blocker}/softmaxreg/fashion-mnist" in message
@@ -213,7 +213,7 @@ def test_disk_errors_while_writing_are_not_blamed_on_the_mirror(mirror, monkeypa
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(download.os, "fsync", full_disk)
-    with pytest.raises(DataError, match=r"which cannot be written \(No space left on device\)"):
+    with pytest.raises(MachineError, match=r"which cannot be written \(No space left on device\)"):
         _fetch_train_labels()
     monkeypatch.setattr(download.os, "fsync", real_fsync)
     assert mirror.count("good") == 1 and [n for n in _cache_listing() if not n.startswith(".download")] == []
@@ -257,3 +257,18 @@ def test_two_processes_downloading_at_once_share_one_download(real_data_dir, tmp
     assert out_a == out_b and out_a.endswith(" 270000\n")  # same folder, same labels (sum of 6000 × 0..9)
     cache = tmp_path / "cache" / "softmaxreg" / "fashion-mnist"
     assert sorted(p.name for p in cache.iterdir()) == sorted(NAMES + [download.LOCK_NAME])
+
+
+def test_https_mirrors_come_first():
+    """The plain-HTTP S3 mirror is the fallback, not the first place asked (review of issue 18)."""
+    schemes = [url.split(":")[0] for url in download.MIRRORS]
+    assert schemes == sorted(schemes, key=lambda scheme: scheme != "https") and schemes[0] == "https"
+
+
+def test_a_body_longer_than_the_file_can_be_is_cut_off():
+    import io
+
+    body = io.BytesIO(b"\x1f\x8b" + bytes(200_000))
+    with pytest.raises(download.MirrorFailure, match=r"served more than 65,637 bytes") as failure:
+        download._copy_body(body, io.BytesIO(), download._NoBar(), max_bytes=100)
+    assert failure.value.permanent

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from softmaxreg.errors import IDXFormatError
-from softmaxreg.datasets.idx import decompress, encode_idx, parse_idx, read_idx
+from softmaxreg.datasets.idx import decompress, encode_idx, parse_idx, read_idx, read_idx_bytes
 
 
 @pytest.mark.parametrize("dtype", ["uint8", "int8", "int16", "int32", "float32", "float64"])
@@ -131,3 +131,63 @@ def test_an_empty_array_with_absurd_other_sizes_is_refused():
     with pytest.raises(IDXFormatError, match=r"Expected sizes numpy can represent in f; got shape \(0, 4294967295, 4294967295, 4294967295\)"):
         parse_idx(data, "f")
     assert parse_idx(bytes.fromhex("00000802") + bytes(4) + b"\xff" * 4, "f").shape == (0, 2**32 - 1)  # representable: fine
+
+
+class _CountingZlib:
+    """``zlib`` whose decompressors count every input byte they are given."""
+
+    def __init__(self):
+        self.fed = 0
+
+    def decompressobj(self, *args):
+        import zlib
+
+        inner, counter = zlib.decompressobj(*args), self
+
+        class Counting:
+            def decompress(self, data, *rest):
+                counter.fed += len(data)
+                return inner.decompress(data, *rest)
+
+            def __getattr__(self, name):
+                return getattr(inner, name)
+
+        return Counting()
+
+    def __getattr__(self, name):
+        import zlib
+
+        return getattr(zlib, name)
+
+
+def test_many_gzip_members_take_linear_work(monkeypatch):
+    """Found by review: each member used to copy the rest of the file (800 KB of empty members: 17 s)."""
+    from softmaxreg.datasets import idx
+
+    counting = _CountingZlib()
+    monkeypatch.setattr(idx, "zlib", counting)
+    members = [gzip.compress(bytes([i % 256]), mtime=0) for i in range(4000)]  # 4000 members of 21 bytes
+    data = b"".join(members)
+    assert decompress(data, "many.gz") == bytes(i % 256 for i in range(4000))
+    assert counting.fed <= 8 * len(data)  # the old loop fed zlib about 2,000 times len(data)
+
+
+def test_more_gzip_data_than_the_expected_content_needs_is_refused_unread(tmp_path):
+    empty = gzip.compress(b"", mtime=0)
+    with pytest.raises(IDXFormatError, match=r"Expected at most 65,637 bytes of gzip data for at most 100 bytes of "
+                                             r"content in pad.gz; got 200,000\. The file is padded or damaged"):  # fmt: skip
+        decompress(empty * 10_000, "pad.gz", max_bytes=100)
+    path = tmp_path / "pad.gz"
+    path.write_bytes(empty * 10_000)
+    with pytest.raises(IDXFormatError, match=r"Expected at most 100 bytes of content in .*pad\.gz; got a file of 200,000"):
+        read_idx_bytes(path, 100)
+    with pytest.raises(IDXFormatError, match=r"Expected at most 100 bytes once decompressed in b; got more"):
+        decompress(gzip.compress(bytes(101)), "b", max_bytes=100)
+
+
+def test_a_million_empty_gzip_members_are_refused_early():
+    from softmaxreg.datasets import idx
+
+    with pytest.raises(IDXFormatError, match=r"Expected at most 4,096 gzip members in many\.gz; got more"):
+        decompress(gzip.compress(b"", mtime=0) * 1_000_000, "many.gz")  # 20 MB: a crafted train-images file
+    assert idx.MAX_MEMBERS > 47_040_016 // 65_280  # bgzip's blocks of the largest file still pass

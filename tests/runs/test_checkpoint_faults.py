@@ -139,8 +139,24 @@ MODEL_CASES = {
     "weights a pickle that runs code": (pickled, SAFETENSORS.replace("{name}", "model.safetensors") + MODEL_FIX),
     "weights a torch.save file": (torch_saved, SAFETENSORS.replace("{name}", "model.safetensors") + MODEL_FIX),
     "shape changed": (
+        tensors("model.safetensors", set_item("net.1.weight", torch.zeros(784, 10))),
+        r"Expected net\.1\.weight in {run}/model\.safetensors to be \(10, 784\) float32; got \(784, 10\) float32\. " + CHANGED + MODEL_FIX,
+    ),
+    "weights smaller than model.json says": (
         tensors("model.safetensors", set_item("net.1.weight", torch.zeros(10, 100))),
-        r"Expected net\.1\.weight in {run}/model\.safetensors to be \(10, 784\) float32; got \(10, 100\) float32\. " + CHANGED + MODEL_FIX,
+        r"Expected model\.json to describe the model in model\.safetensors, which holds 1,010 numbers; got num_inputs "
+        r"784 and num_outputs 10, a model of 7,850\. One of the two files was changed after softmaxreg wrote it\. " + DAMAGED_FIX,
+    ),
+    "model.json claims 4e9 inputs": (  # found by review: evaluate tried to allocate 160 GB
+        edit_json("model.json", lambda m: m.update(num_inputs=4_000_000_000, input_shape=[1, 40_000, 100_000])),
+        r"Expected `num_inputs` in {run}/model\.json to be a positive integer up to 16,777,216; got 4000000000\. "
+        + EDITED + DAMAGED_FIX,
+    ),
+    "model.json claims more inputs than the weights hold": (  # predict would have resized images to 2048 x 2048
+        edit_json("model.json", lambda m: m.update(num_inputs=2048 * 2048, input_shape=[1, 2048, 2048])),
+        r"Expected model\.json to describe the model in model\.safetensors, which holds 7,850 numbers; got num_inputs "
+        r"4,194,304 and num_outputs 10, a model of 41,943,050\. One of the two files was changed after softmaxreg "
+        r"wrote it\. " + DAMAGED_FIX,
     ),
     "dtype changed": (
         tensors("model.safetensors", set_item("net.1.bias", torch.zeros(10, dtype=torch.float64))),
@@ -162,7 +178,8 @@ MODEL_CASES = {
     ),
     "model.json missing": (
         delete("model.json"),
-        r"Expected model\.json in {run}; it does not exist\. Is this a run folder with a completed epoch\?",
+        r"Expected model\.json in {run}; it does not exist\. resume\.json records 2 completed epochs, so softmaxreg "
+        r"wrote it: it was deleted or moved since\. " + DAMAGED_FIX,
     ),
     "model.json not JSON": (
         write("model.json", '{"model": "concise", "num_in'),

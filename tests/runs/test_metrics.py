@@ -44,3 +44,10 @@ def test_a_class_never_predicted_or_never_present_scores_zero_not_nan():
     assert [row["precision"] for row in report["classes"]] == pytest.approx([2 / 3, 0.0, 0.0])
     assert [row["f1"] for row in report["classes"]][1:] == [0.0, 0.0]
     assert report["macro_avg"]["recall"] == pytest.approx((1 + 0 + 0) / 3)
+
+
+def test_a_class_is_label_and_class_as_in_predict_json():
+    """One name for one thing: `evaluate --json` names a class as `predict --json` (and the serve API) do."""
+    row = classification_report(torch.tensor([[3, 1], [0, 4]]), ["cat", "dog"])["classes"][1]
+    assert {key: row[key] for key in ("label", "class")} == {"label": 1, "class": "dog"}
+    assert "name" not in row

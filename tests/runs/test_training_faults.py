@@ -176,3 +176,14 @@ def test_cli_huge_learning_rate_on_real_data(real_data_dir, tmp_path):
         "softmaxreg: error: Expected a finite training loss; got nan at epoch 1, batch 18 of 235 (step 18): training "
         "diverged. Lower the learning rate (lr 1e+06) and train again. big holds no completed epoch.\n"
     )
+
+
+def test_sweep_of_rates_that_print_alike_gives_each_its_own_folder(fake_fashion, tmp_path, cli_in_process):
+    code, out, err = cli_in_process("sweep", "--lr", "0.1", "0.1000001", "--epochs", "1", "--batch-size", "16",
+                                    "--quiet", "--data-dir", fake_fashion, "--out", tmp_path / "sw")  # fmt: skip
+    assert code == 0, err
+    names = {p.name for p in (tmp_path / "sw").iterdir()}
+    assert names == {"lr-0.1", "lr-0.1000001", "sweep.csv", "sweep.png"}
+    assert [line.split()[0] for line in out.splitlines()[1:3]] == ["0.1", "0.1000001"]
+    with (tmp_path / "sw" / "sweep.csv").open() as f:
+        assert [row["lr"] for row in csv.DictReader(f)] == ["0.1", "0.1000001"]

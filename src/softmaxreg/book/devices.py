@@ -65,6 +65,8 @@ def resolve_device(spec: Any = "auto") -> torch.device:
             device = torch.device(spec)
         except (RuntimeError, TypeError):
             raise ConfigError(f"`device` must be one of {', '.join(DEVICE_CHOICES)}; got {spec!r}.") from None
+    if device.type not in DEVICE_CHOICES:  # torch knows meta, xpu, ...: softmaxreg trains on none of them
+        raise ConfigError(f"`device` must be one of {', '.join(DEVICE_CHOICES)}; got {str(spec)!r}.")
     if device.type == "cuda" and (device.index or 0) >= num_gpus():
         raise ConfigError(
             f"`device` {str(device)!r} is not available: this machine has {num_gpus()} CUDA device(s). "

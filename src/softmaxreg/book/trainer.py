@@ -395,13 +395,24 @@ class Trainer(HyperParameters):
             if data is None:
                 raise ValueError("validate() needs `data` or `dataloader`; got neither.")
             dataloader = data.val_dataloader()
-        previous = getattr(model, "trainer", None)
-        self.prepare_model(model)
-        self._start_recording(plotting=False)
-        model.eval()
-        try:
+        with self._recording_kept(model):
+            self.prepare_model(model)
+            self._start_recording(plotting=False)
+            model.eval()
             for batch in _Counted(dataloader, self, shard=False):  # all of it, in each process: no collective
                 model.validation_step(self.prepare_batch(batch))
             return self._log.epoch_means()
+
+    @contextlib.contextmanager
+    def _recording_kept(self, model: Any) -> Iterator[None]:
+        """Put back what `validate` changes, so that a call from inside `fit` (a callback) leaves the
+        epoch's metrics, the board's windows and divergence check, and the model's mode as they were."""
+        names = ("_log", "_batch_size", "_plotting", "_windows", "model")
+        kept = {name: self.__dict__[name] for name in names if name in self.__dict__}
+        previous, training = getattr(model, "trainer", None), model.training
+        try:
+            yield
         finally:
+            self.__dict__.update(kept)
             model.trainer = previous
+            model.train(training)

@@ -3,8 +3,10 @@
 Each command is added by its own ``_add_<command>(commands)`` function and runs a handler given as a
 ``"module:function"`` string, imported only when the command runs. Our exceptions
 (:class:`~softmaxreg.errors.SoftmaxRegError`) and bad options become one line on stderr and exit
-code 2; Ctrl-C exits with 130. Under ``torchrun`` only process 0 prints errors (every process meets
-the same ones), except the one line that says another process died, which its first survivor prints.
+code 2; the machine's failures (:class:`~softmaxreg.errors.MachineError`, any other ``OSError``)
+one line and exit code 1; Ctrl-C exits with 130. Under ``torchrun`` only process 0 prints errors
+(every process meets the same ones), except the one line that says another process died, which its
+first survivor prints.
 """
 
 from __future__ import annotations
@@ -286,7 +288,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="softmaxreg: %(message)s")
-    from softmaxreg.errors import SoftmaxRegError
+    from softmaxreg.errors import MachineError, SoftmaxRegError
     from softmaxreg.runs.lock import command_scope
 
     try:
@@ -294,6 +296,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             code = int(_handler(args.handler)(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, inside the try, not at interpreter exit
         return code
+    except MachineError as err:  # our explanation of an OSError: still the machine's fault
+        print(f"softmaxreg: error: {err}", file=sys.stderr)
+        return EXIT_OS_ERROR
     except SoftmaxRegError as err:
         _failed(err, f"softmaxreg: error: {err}")
         return getattr(err, "exit_code", EXIT_USAGE)

@@ -33,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
     """Train one run per ``--lr`` value into ``DIR/lr-<value>``, then write sweep.png and sweep.csv."""
     if len(set(args.lr)) != len(args.lr):
         raise ConfigError(f"`--lr` must list different learning rates; got {' '.join(f'{lr:g}' for lr in args.lr)}.")
+    names = rate_names(args.lr)  # decided before any training: one folder, line and row per rate
     base = config_from_args(args, exclude=("lr",))  # --lr is the list to sweep
     out = prepare_out_dir(args.out)
     from softmaxreg.runs import figures  # torch: only once the options are known to be good
@@ -46,11 +47,11 @@ def run(args: argparse.Namespace) -> int:
     results: dict[float, Any] = {}
     for lr in args.lr:
         config = base.replace(lr=lr)
-        run_dir = sweep_dir / f"lr-{lr:g}"
+        run_dir = sweep_dir / f"lr-{names[lr]}"
         claim = lock.claim_new(run_dir)  # each run's folder is claimed like train's, freed when its run ends
         folder.write_config(run_dir, {**run_options(config, args, device, data, lang), "sweep": str(sweep_dir)})
         if not args.quiet:
-            say(f"lr {lr:g} -> {run_dir}")
+            say(f"lr {names[lr]} -> {run_dir}")
         result = train_run(
             config, data, run_dir, device, lang, callbacks=console_callbacks(args.quiet), tensorboard=args.tensorboard
         )
@@ -59,16 +60,32 @@ def run(args: argparse.Namespace) -> int:
             warn(interrupted_message(run_dir, len(result.history)))
             return EXIT_INTERRUPTED
         if result.diverged:
-            warn(f"softmaxreg: lr {lr:g}: {diverged_message(result.diverged, run_dir, len(result.history))}")
+            warn(f"softmaxreg: lr {names[lr]}: {diverged_message(result.diverged, run_dir, len(result.history))}")
         results[lr] = result
     table = [_row(lr, result) for lr, result in results.items()]
-    histories = {f"lr {lr:g}" + (" (diverged)" if r.diverged else ""): r.history for lr, r in results.items()}
+    histories = {f"lr {names[lr]}" + (" (diverged)" if r.diverged else ""): r.history for lr, r in results.items()}
     fig = figures.sweep_figure(histories, lang, {"epochs": base.epochs, "batch_size": base.batch_size})
     figures.save(fig, sweep_dir / "sweep.png")
     atomic_write_text(sweep_dir / "sweep.csv", _csv(table))
-    say(format_table(table))
+    say(format_table(table, names))
     say(f"sweep folder: {sweep_dir} (sweep.png, sweep.csv, one run folder per learning rate)")
     return 0
+
+
+def rate_names(rates: list[float]) -> dict[float, str]:
+    """How each learning rate is written in folder names, plot labels and the table: ``%g`` (``0.1``,
+    ``1e-05``), unless that writes two different rates alike; then as many digits as tell them apart.
+
+    Examples:
+        >>> rate_names([0.01, 0.1, 1.0])
+        {0.01: '0.01', 0.1: '0.1', 1.0: '1'}
+        >>> rate_names([0.1, 0.1000001])
+        {0.1: '0.1', 0.1000001: '0.1000001'}
+    """
+    short = {lr: f"{lr:g}" for lr in rates}
+    if len(set(short.values())) == len(short):
+        return short
+    return {lr: repr(lr) if list(short.values()).count(short[lr]) > 1 else short[lr] for lr in rates}
 
 
 def _row(lr: float, result: Any) -> dict[str, Any]:
@@ -87,8 +104,8 @@ def _csv(table: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def format_table(table: list[dict[str, Any]]) -> str:
-    """The sweep's table for a terminal.
+def format_table(table: list[dict[str, Any]], names: dict[float, str] | None = None) -> str:
+    """The sweep's table for a terminal; ``names`` says how to write each rate (default: `rate_names`).
 
     Examples:
         >>> print(format_table([{"lr": 0.1, "epochs": 2, "train_loss": 0.57, "val_loss": 0.58, "val_acc": 0.8021,
@@ -96,10 +113,11 @@ def format_table(table: list[dict[str, Any]]) -> str:
               lr  epochs  train_loss  val_loss  val_acc  best_epoch  best_val_acc  seconds
              0.1       2      0.5700    0.5800   0.8021           2        0.8021      3.1
     """
+    names = names or rate_names([r["lr"] for r in table])
     lines = [f"{'lr':>8}  epochs  train_loss  val_loss  val_acc  best_epoch  best_val_acc  seconds"]
     for r in table:
         lines.append(
-            f"{r['lr']:>8g}  {r['epochs']:>6}  {r['train_loss']:>10.4f}  {r['val_loss']:>8.4f}  {r['val_acc']:>7.4f}  "
+            f"{names[r['lr']]:>8}  {r['epochs']:>6}  {r['train_loss']:>10.4f}  {r['val_loss']:>8.4f}  {r['val_acc']:>7.4f}  "
             f"{r['best_epoch']:>10}  {r['best_val_acc']:>12.4f}  {r['seconds']:>7.1f}"
             + ("  diverged" if r.get("diverged") else "")
         )

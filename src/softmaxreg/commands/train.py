@@ -27,10 +27,12 @@ from softmaxreg.commands._common import (
     warn,
 )
 from softmaxreg.runs.config import TrainConfig
+from softmaxreg.runs.recipes import RECIPES
 from softmaxreg.errors import CheckpointError, ConfigError, DistributedError, TrainingDivergedError
 
-# What --resume lets you change: the rest would make the run a different one.
-_RESUMABLE = {"epochs"}
+# What --resume lets you change: the rest would make the run a different one. (--early-stopping only
+# upwards, see _continue_after_stop; --epochs not for a cosine schedule, see _resumed_config.)
+_RESUMABLE = {"epochs", "early_stopping"}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -76,6 +78,7 @@ def _train(config: TrainConfig, data: Any, run_dir: Path, device: Any, lang: str
 
 
 def _resume(args: argparse.Namespace) -> int:
+    """Check everything a resumed run needs, then (and only then) record the resume and train."""
     if args.out is not None:
         raise ConfigError("`--out` cannot be used with `--resume`: a resumed run continues in its own folder.")
     run_dir = Path(args.resume)
@@ -90,18 +93,20 @@ def _resume(args: argparse.Namespace) -> int:
     # process 0 alone claims and reads the folder; the others get its settings (or its error) from it
     saved, done = parallel.run_on_main(read_run)
     config = _resumed_config(saved, args, done)
-    from softmaxreg.runs.checkpoint import load_training_state  # torch: only once the options are known to be good
+    from softmaxreg.runs.checkpoint import load_model, load_training_state  # torch: only once the options are good
     from softmaxreg.book.devices import resolve_device
     from softmaxreg.runs.training import check_resume
 
     state = None
 
-    def load_state() -> int:  # process 0 only: the others receive the state when fit starts
+    def load_state() -> dict[str, Any]:  # process 0 only: the others receive the state when fit starts
         nonlocal state
         state = load_training_state(run_dir)
-        return state.epoch
+        load_model(run_dir)  # the run keeps model.json + model.safetensors: they must be whole too
+        return _continue_after_stop(config, args, state.extra.get("early_stopping"), state.epoch).to_dict()
 
-    parallel.run_on_main(load_state)  # a damaged state is reported before the data is even looked for
+    # every check before anything is written; a damaged state is reported before the data is looked for
+    config = TrainConfig.from_dict(parallel.run_on_main(load_state))
     device = parallel.device(resolve_device(args.device or saved.get("device") or "cpu"))
     args.data_dir = args.data_dir or saved.get("data_dir")
     args.offline = args.offline or bool(saved.get("offline"))
@@ -119,6 +124,19 @@ def _resume(args: argparse.Namespace) -> int:
                   tensorboard=args.tensorboard)  # fmt: skip
 
 
+def _given_settings(args: argparse.Namespace) -> dict[str, tuple[Any, str]]:
+    """Each setting the command line sets, with the option that set it: an explicit one, or
+    ``--recipe NAME`` for the recipe's settings (all but ``epochs``, which a resumed run takes
+    from ``--epochs`` or its own)."""
+    given: dict[str, tuple[Any, str]] = {}
+    if getattr(args, "recipe", None):
+        recipe = RECIPES[args.recipe].to_dict()
+        given = {name: (value, f"--recipe {args.recipe}") for name, value in recipe.items() if name != "epochs"}
+    for name, value in explicit_settings(args).items():
+        given[name] = (value, "--" + name.replace("_", "-"))
+    return given
+
+
 def _resumed_config(saved: dict[str, Any], args: argparse.Namespace, done: int) -> TrainConfig:
     """The saved settings; only ``--epochs`` may change, and it must leave epochs to train."""
     try:
@@ -128,13 +146,20 @@ def _resumed_config(saved: dict[str, Any], args: argparse.Namespace, done: int) 
             f"Expected settings softmaxreg can use in {Path(args.resume) / folder.CONFIG}; got this: {err} "
             f"{folder.RESUME_FIX}"
         ) from None
-    for name, value in explicit_settings(args).items():
+    for name, (value, option) in _given_settings(args).items():
         if name not in _RESUMABLE and value != getattr(config, name):
-            option = "--" + name.replace("_", "-")
+            used = f"{name} {getattr(config, name)}" if option.startswith("--recipe") else getattr(config, name)
             raise ConfigError(
-                f"`{option}` cannot change when resuming: the run used {getattr(config, name)}, not {value}. "
-                f"Leave it out, or start a new run."
+                f"`{option}` cannot change when resuming: the run used {used}, not {value}. Leave it out, or start a new run."
             )
+    if config.schedule == "cosine" and args.epochs is not None and args.epochs != config.epochs:
+        # The cosine's length is the run's: epochs 1..done already followed a decay to 0 at epoch
+        # config.epochs, which no run of args.epochs epochs would have. Refuse rather than restart the decay.
+        raise ConfigError(
+            f"`--epochs` cannot change when resuming a run with a cosine learning-rate schedule: its rate decays "
+            f"to 0 over the run's {config.epochs} epochs, and epochs 1-{done} already followed that decay. Leave "
+            f"--epochs out to finish this run, or start a new run with --epochs {args.epochs}."
+        )
     config = config.replace(epochs=args.epochs)
     if done >= config.epochs:
         raise ConfigError(
@@ -142,6 +167,29 @@ def _resumed_config(saved: dict[str, Any], args: argparse.Namespace, done: int) 
             f"pass --epochs N with N > {done} to train further."
         )
     return config
+
+
+def _continue_after_stop(
+    config: TrainConfig, args: argparse.Namespace, early: dict[str, Any] | None, done: int
+) -> TrainConfig:
+    """A run that early stopping ended stays ended, unless ``--early-stopping`` raises the patience
+    above the epochs it has already waited; the patience may not be added, removed or lowered."""
+    before = config.early_stopping  # the run's own: _resumed_config leaves it alone
+    asked = args.early_stopping
+    if asked is not None and asked != before and (before is None or asked < before):
+        raise ConfigError(
+            f"`--early-stopping` cannot change when resuming: the run used {before}, not {asked}. "
+            + ("Leave it out, or start a new run." if before is None else f"It may only grow (> {before}).")
+        )
+    waited = int((early or {}).get("wait", 0))
+    patience = asked or before
+    if before is not None and waited >= patience:
+        raise ConfigError(
+            f"{args.resume} was ended by early stopping after epoch {done}: no lower val_loss in {waited} "
+            f"epoch{'s' * (waited != 1)} (--early-stopping {before}). To train it further, raise the patience: "
+            f"softmaxreg train --resume {args.resume} --early-stopping {waited + 1}"
+        )
+    return config.replace(early_stopping=asked)
 
 
 def _report(result: Any, num_test: int, main: bool = True) -> int:

@@ -14,8 +14,12 @@
 - **Progress** goes to stderr when it is a terminal; ``progress=False`` or ``SOFTMAXREG_PROGRESS=0``
   silences it.
 - **Proxies**: urllib's default opener reads ``http_proxy``, ``https_proxy`` and ``no_proxy``.
-- **TLS** certificates are always verified (the platform's CA store; ``SSL_CERT_FILE`` adds a
-  company CA). There is no option to turn verification off.
+- **TLS**: HTTPS mirrors come first and their certificates are always verified (the platform's CA
+  store; ``SSL_CERT_FILE`` adds a company CA); there is no option to turn verification off. The
+  last official mirror is plain HTTP (S3 website endpoints have no HTTPS): its files, like every
+  file, are used only once their decompressed content has the official MD5.
+- **Bounded work**: a body longer than the file can honestly be compressed to is cut off, and
+  decompression stops at the file's official size (`idx.max_compressed_bytes`).
 - **Concurrency**: :func:`folder_lock` makes a second process wait while the first downloads into
   the same folder, instead of fetching everything twice.
 """
@@ -37,14 +41,16 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from softmaxreg._atomic import atomic_open
-from softmaxreg.errors import ConfigError, DataError, DownloadError, IDXFormatError
-from softmaxreg.datasets.idx import decompress
+from softmaxreg.errors import ConfigError, DownloadError, IDXFormatError, MachineError
+from softmaxreg.datasets.idx import MAX_CONTENT_BYTES, decompress, max_compressed_bytes
 
 logger = logging.getLogger(__name__)
 
+# HTTPS first. The S3 website endpoint speaks plain HTTP only: it is the fallback, and what it serves
+# is trusted only once its decompressed content has the official MD5.
 MIRRORS = (
-    "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
     "https://github.com/zalandoresearch/fashion-mnist/raw/master/data/fashion/",
+    "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
 )
 TIMEOUT_SECONDS = 30.0
 RETRIES = 2
@@ -133,10 +139,15 @@ def _why(err: Any) -> str:
     return getattr(err, "strerror", None) or str(err) or type(err).__name__
 
 
-def _copy_body(response: Any, out: BinaryIO, bar: Any) -> int:
-    """Stream the body into ``out``; return its length. Network errors become `MirrorFailure`."""
-    received = 0
+def _copy_body(response: Any, out: BinaryIO, bar: Any, max_bytes: int = MAX_CONTENT_BYTES) -> int:
+    """Stream the body into ``out``; return its length. Network errors become `MirrorFailure`.
+
+    A body longer than ``max_bytes`` of content can be compressed to is cut off (a permanent failure).
+    """
+    received, limit = 0, max_compressed_bytes(max_bytes)
     while True:
+        if received > limit:
+            raise MirrorFailure(f"served more than {limit:,} bytes, more than the file can be", permanent=True)
         try:
             chunk = response.read(_CHUNK)
         except (OSError, http.client.HTTPException) as err:  # timeouts, resets, IncompleteRead
@@ -161,10 +172,10 @@ class _NoBar:
         """Nothing to draw."""
 
 
-def _verify_download(path: Path, url: str, md5: str) -> None:
+def _verify_download(path: Path, url: str, md5: str, max_bytes: int = MAX_CONTENT_BYTES) -> None:
     """Raise `MirrorFailure` unless the file at ``path`` decompresses to content with MD5 ``md5``."""
     try:
-        content = decompress(path.read_bytes(), url)
+        content = decompress(path.read_bytes(), url, max_bytes)
     except IDXFormatError as err:  # a truncated stream is worth another try; a corrupt one too
         raise MirrorFailure(f"served a damaged file: {err}") from None
     digest = hashlib.md5(content, usedforsecurity=False).hexdigest()
@@ -176,7 +187,7 @@ def _verify_download(path: Path, url: str, md5: str) -> None:
         )
 
 
-def _fetch_one(url: str, md5: str, dest: Path, progress: bool) -> Path:
+def _fetch_one(url: str, md5: str, dest: Path, progress: bool, max_bytes: int = MAX_CONTENT_BYTES) -> Path:
     """Download ``url`` to ``dest`` through a verified temporary file."""
     with _open(url) as response:
         length = response.headers.get("Content-Length")
@@ -184,25 +195,27 @@ def _fetch_one(url: str, md5: str, dest: Path, progress: bool) -> Path:
         try:
             with atomic_open(dest, suffix=".part") as out:  # renamed into place only once verified
                 with _progress_bar(dest.name, total, progress) as bar:
-                    received = _copy_body(response, out, bar)
+                    received = _copy_body(response, out, bar, max_bytes)
                 out.flush()
                 if total is not None and received != total:
                     raise MirrorFailure(f"the connection closed after {received:,} of {total:,} bytes")
-                _verify_download(Path(out.name), url, md5)
+                _verify_download(Path(out.name), url, md5, max_bytes)
         except OSError as err:  # network errors are MirrorFailures by now: this is our disk
             raise _unwritable(dest.parent, err) from err
     return dest
 
 
-def _unwritable(folder: Path, err: OSError) -> DataError:
-    return DataError(
+def _unwritable(folder: Path, err: OSError) -> MachineError:
+    return MachineError(
         f"Expected a writable folder to download Fashion-MNIST into; got {folder}, which cannot be written "
         f"({err.strerror or err}). To fix: set SOFTMAXREG_DATA (or pass --data-dir / root=) to a writable "
         "folder, or fix the folder's permissions."
     )
 
 
-def fetch(name: str, md5: str, folder: Path, *, progress: bool | None = None) -> Path:
+def fetch(
+    name: str, md5: str, folder: Path, *, progress: bool | None = None, max_bytes: int = MAX_CONTENT_BYTES
+) -> Path:
     """Download ``name + '.gz'`` into ``folder`` from the first mirror that serves the right content.
 
     Args:
@@ -210,13 +223,14 @@ def fetch(name: str, md5: str, folder: Path, *, progress: bool | None = None) ->
         md5: the MD5 of the decompressed content.
         folder: destination folder (it must exist and be writable: see :func:`folder_lock`).
         progress: draw a progress bar on stderr (``None``: see :func:`show_progress`).
+        max_bytes: the size of the decompressed file: what bounds the download and its decompression.
 
     Returns:
         The path of the verified file.
 
     Raises:
         DownloadError: every mirror failed, in every round; the message lists each mirror's last failure.
-        DataError: the folder cannot be written.
+        MachineError: the folder cannot be written.
     """
     failures: dict[str, str] = {}
     live = list(mirrors())
@@ -228,7 +242,7 @@ def fetch(name: str, md5: str, folder: Path, *, progress: bool | None = None) ->
         for base in list(live):
             url = base + name + ".gz"
             try:
-                return _fetch_one(url, md5, folder / (name + ".gz"), show_progress(progress))
+                return _fetch_one(url, md5, folder / (name + ".gz"), show_progress(progress), max_bytes)
             except MirrorFailure as failure:
                 failures[url] = str(failure)
                 logger.warning("%s: %s", url, failure)
@@ -244,10 +258,10 @@ def fetch(name: str, md5: str, folder: Path, *, progress: bool | None = None) ->
 
 
 def fetch_all(files: Iterable[Any], folder: Path, *, progress: bool | None = None) -> None:
-    """Download every file of ``files`` (objects with ``name`` and ``md5``) into ``folder``."""
+    """Download every file of ``files`` (objects with ``name``, ``md5`` and ``size``) into ``folder``."""
     for file in files:
         logger.warning("Downloading %s.gz into %s", file.name, folder)
-        fetch(file.name, file.md5, folder, progress=progress)
+        fetch(file.name, file.md5, folder, progress=progress, max_bytes=file.size)
 
 
 @contextlib.contextmanager
@@ -259,7 +273,7 @@ def folder_lock(folder: Path) -> Iterator[None]:
     is writable before anything is downloaded.
 
     Raises:
-        DataError: the folder cannot be created or written.
+        MachineError: the folder cannot be created or written.
     """
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,8 @@ dimensions), ``NN`` big-endian uint32 sizes, then the elements in row-major orde
 
 Every malformed input raises :class:`~softmaxreg.errors.IDXFormatError` (the fuzz tests hold the
 reader to that): nothing is allocated from what a header claims, only from bytes actually present,
-and decompression stops at :data:`MAX_CONTENT_BYTES`.
+and decompression takes time linear in the input and stops at the size the caller expects (at most
+:data:`MAX_CONTENT_BYTES`), however many gzip members the file holds.
 
 Examples:
     >>> import numpy as np
@@ -43,41 +44,82 @@ _GZIP_MAGIC = b"\x1f\x8b"
 MAX_CONTENT_BYTES = 1 << 30
 
 
-def _inflate_member(data: bytes, name: str, budget: int) -> tuple[bytes, bytes]:
-    """Inflate the gzip member at the start of ``data``; return (content, the bytes after it)."""
+# Gzip members accepted in one file: the official files have 1; bgzip's 64 KiB blocks make 721 of
+# the largest. Each costs a zlib object and a Python loop, so a file of a million empty members is refused.
+MAX_MEMBERS = 4096
+# Input fed to zlib per call, growing while a member goes on: after a member ends zlib copies the
+# rest of the call's input (``unused_data``), so a short first chunk keeps tiny members cheap.
+_FIRST_CHUNK, _MAX_CHUNK = 64, 1 << 20
+
+
+def max_compressed_bytes(content_bytes: int) -> int:
+    """The most bytes a gzip file of ``content_bytes`` bytes of content can honestly take.
+
+    Deflate's stored blocks add 5 bytes per 64 KiB, gzip's header and trailer 18 bytes and more
+    with a file name; 1% plus 64 KiB is far above both. More than this is padding or empty members
+    whose decompression would be work without content.
+
+    Examples:
+        >>> max_compressed_bytes(47_040_016)
+        47575952
+    """
+    return content_bytes + content_bytes // 100 + (1 << 16)
+
+
+def _too_big(name: str, limit: int) -> IDXFormatError:
+    return IDXFormatError(
+        f"Expected at most {limit:,} bytes once decompressed in {name}; got more. "
+        "This is not a Fashion-MNIST file (a gzip bomb?)."
+    )
+
+
+def _inflate_member(view: memoryview, start: int, name: str, budget: int, limit: int) -> tuple[bytes, int]:
+    """Inflate the gzip member at ``view[start:]``; return (its content, where the next one starts).
+
+    Each call to zlib is given a chunk that doubles as the member goes on, so the work is linear in
+    the input whatever the number and sizes of the members.
+    """
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)  # gzip header + one deflate member
-    try:
-        out = inflater.decompress(data, budget + 1)  # one byte over the budget tells "too big"
-    except zlib.error as err:
-        raise IDXFormatError(
-            f"Expected a valid gzip stream in {name}; got a corrupt one ({err}). The file is damaged."
-        ) from None
-    if len(out) > budget:
-        raise IDXFormatError(
-            f"Expected at most {MAX_CONTENT_BYTES:,} bytes once decompressed in {name}; got more. "
-            "This is not a Fashion-MNIST file (a gzip bomb?)."
-        )
+    parts, size, pos, chunk = [], 0, start, _FIRST_CHUNK
+    while not inflater.eof and pos < len(view):
+        piece = view[pos : pos + chunk]
+        try:
+            out = inflater.decompress(piece, budget - size + 1)  # one byte over the budget tells "too big"
+        except zlib.error as err:
+            raise IDXFormatError(
+                f"Expected a valid gzip stream in {name}; got a corrupt one ({err}). The file is damaged."
+            ) from None
+        size += len(out)
+        if size > budget:
+            raise _too_big(name, limit)
+        parts.append(out)
+        pos += len(piece) - len(inflater.unused_data)  # unused_data: the bytes after the member
+        chunk = min(2 * chunk, _MAX_CHUNK)
     if not inflater.eof:
         raise IDXFormatError(
-            f"Expected a complete gzip stream in {name}; got one that ends after {len(out):,} bytes of "
+            f"Expected a complete gzip stream in {name}; got one that ends after {size:,} bytes of "
             "content. The file is truncated (an interrupted download or copy?)."
         )
-    return out, inflater.unused_data
+    return b"".join(parts), pos
 
 
-def decompress(data: bytes, name: str) -> bytes:
+def decompress(data: bytes, name: str, max_bytes: int | None = None) -> bytes:
     """Return ``data`` gunzipped if it is gzip, unchanged otherwise.
 
     Several concatenated gzip members are joined, and zero padding after the last one is ignored,
-    as ``gzip`` does.
+    as ``gzip`` does. The work is linear in ``len(data)``, which is itself bounded by ``max_bytes``
+    (see `max_compressed_bytes`), so a crafted file costs no more than an honest one.
 
     Args:
         data: the file's bytes.
         name: the file name, for error messages.
+        max_bytes: the most content to accept (default and upper bound: :data:`MAX_CONTENT_BYTES`);
+            e.g. the size of the file expected.
 
     Raises:
-        IDXFormatError: the gzip stream is truncated or corrupt, is followed by other bytes, or
-            decompresses to more than :data:`MAX_CONTENT_BYTES`.
+        IDXFormatError: the gzip stream is truncated or corrupt, is followed by other bytes, is far
+            larger than ``max_bytes`` of content can be, has more than :data:`MAX_MEMBERS` members,
+            or decompresses to more than ``max_bytes``.
 
     Examples:
         >>> import gzip
@@ -89,10 +131,23 @@ def decompress(data: bytes, name: str) -> bytes:
     """
     if not data.startswith(_GZIP_MAGIC):
         return data
-    parts, rest = [], data
-    while rest.startswith(_GZIP_MAGIC):
-        part, rest = _inflate_member(rest, name, MAX_CONTENT_BYTES - sum(map(len, parts)))
+    limit = min(MAX_CONTENT_BYTES, MAX_CONTENT_BYTES if max_bytes is None else max_bytes)
+    if len(data) > max_compressed_bytes(limit):
+        raise IDXFormatError(
+            f"Expected at most {max_compressed_bytes(limit):,} bytes of gzip data for at most {limit:,} bytes of "
+            f"content in {name}; got {len(data):,}. The file is padded or damaged: this is not a Fashion-MNIST file."
+        )
+    view, parts, size, pos = memoryview(data), [], 0, 0
+    while data.startswith(_GZIP_MAGIC, pos):
+        if len(parts) == MAX_MEMBERS:
+            raise IDXFormatError(
+                f"Expected at most {MAX_MEMBERS:,} gzip members in {name}; got more. The file is damaged or "
+                "crafted: this is not a Fashion-MNIST file."
+            )
+        part, pos = _inflate_member(view, pos, name, limit - size, limit)
         parts.append(part)
+        size += len(part)
+    rest = data[pos:]
     if rest.strip(b"\0"):
         raise IDXFormatError(
             f"Expected only gzip data in {name}; got {len(rest):,} other bytes after it. The file is damaged."
@@ -186,15 +241,26 @@ def parse_idx(data: bytes, name: str = "<bytes>", expected_ndim: int | None = No
     return array if dtype.itemsize == 1 else array.astype(dtype.newbyteorder("="))
 
 
-def read_idx_bytes(path: str | os.PathLike[str]) -> bytes:
+def read_idx_bytes(path: str | os.PathLike[str], max_bytes: int | None = None) -> bytes:
     """Read a file and return its decompressed content (gzip detected by its magic bytes).
 
+    Args:
+        path: the file.
+        max_bytes: the most content to accept (see `decompress`); a larger file is not even read.
+
     Raises:
-        IDXFormatError: the gzip stream is corrupt or truncated.
+        IDXFormatError: the gzip stream is corrupt or truncated, or the file is too large.
         OSError: the file cannot be read.
     """
     path = Path(path)
-    return decompress(path.read_bytes(), str(path))
+    limit = min(MAX_CONTENT_BYTES, MAX_CONTENT_BYTES if max_bytes is None else max_bytes)
+    size = path.stat().st_size
+    if size > max_compressed_bytes(limit):
+        raise IDXFormatError(
+            f"Expected at most {limit:,} bytes of content in {path}; got a file of {size:,} bytes. "
+            "This is not a Fashion-MNIST file."
+        )
+    return decompress(path.read_bytes(), str(path), limit)
 
 
 def read_idx(path: str | os.PathLike[str], expected_ndim: int | None = None) -> np.ndarray:

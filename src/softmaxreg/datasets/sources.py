@@ -39,8 +39,8 @@ from pathlib import Path
 import numpy as np
 
 from softmaxreg.datasets import decoded_cache
-from softmaxreg.errors import ChecksumError, DataError, DataNotFoundError, IDXFormatError
-from softmaxreg.datasets.idx import parse_idx, read_idx_bytes
+from softmaxreg.errors import ChecksumError, DataError, DataNotFoundError, IDXFormatError, MachineError
+from softmaxreg.datasets.idx import MAX_CONTENT_BYTES, parse_idx, read_idx_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +63,7 @@ class IDXFile:
         md5: MD5 of the decompressed content.
         ndim: number of dimensions (3 for images, 1 for labels).
         item_shape: the shape of one example (``(28, 28)`` for images, ``()`` for labels).
+        size: bytes of the decompressed official file: decompression stops beyond it.
     """
 
     key: str
@@ -70,13 +71,14 @@ class IDXFile:
     md5: str
     ndim: int
     item_shape: tuple[int, ...] = ()
+    size: int = MAX_CONTENT_BYTES
 
 
 FILES = (
-    IDXFile("train_images", "train-images-idx3-ubyte", "f4a8712d7a061bf5bd6d2ca38dc4d50a", 3, (28, 28)),
-    IDXFile("train_labels", "train-labels-idx1-ubyte", "9018921c3c673c538a1fc5bad174d6f9", 1),
-    IDXFile("test_images", "t10k-images-idx3-ubyte", "8181f5470baa50b63fa0f6fddb340f0a", 3, (28, 28)),
-    IDXFile("test_labels", "t10k-labels-idx1-ubyte", "15d484375f8d13e6eb1aabb0c3f46965", 1),
+    IDXFile("train_images", "train-images-idx3-ubyte", "f4a8712d7a061bf5bd6d2ca38dc4d50a", 3, (28, 28), 47_040_016),
+    IDXFile("train_labels", "train-labels-idx1-ubyte", "9018921c3c673c538a1fc5bad174d6f9", 1, (), 60_008),
+    IDXFile("test_images", "t10k-images-idx3-ubyte", "8181f5470baa50b63fa0f6fddb340f0a", 3, (28, 28), 7_840_016),
+    IDXFile("test_labels", "t10k-labels-idx1-ubyte", "15d484375f8d13e6eb1aabb0c3f46965", 1, (), 10_008),
 )
 
 
@@ -166,9 +168,9 @@ def find_file(folder: Path, file: IDXFile) -> Path | None:
 # -- verifying one file ----------------------------------------------------------------------------
 
 
-def _read(path: Path) -> bytes:
+def _read(path: Path, file: IDXFile) -> bytes:
     try:
-        return read_idx_bytes(path)
+        return read_idx_bytes(path, file.size)
     except OSError as err:
         why = err.strerror or str(err)
         hint = "Something other than a file is in its place." if path.is_dir() else "Check its permissions."
@@ -196,7 +198,7 @@ def _check_items(array: np.ndarray, path: Path, file: IDXFile) -> None:
 
 def _verify(path: Path, file: IDXFile) -> tuple[bytes, np.ndarray]:
     """Read, decompress, check the structure, then the MD5; return the content and its array."""
-    content = _read(path)
+    content = _read(path, file)
     array = parse_idx(content, str(path), file.ndim)
     _check_items(array, path, file)
     digest = hashlib.md5(content, usedforsecurity=False).hexdigest()
@@ -409,12 +411,52 @@ def _download(
             with download.folder_lock(place.path):  # another process may have fetched them meanwhile
                 missing = [file for file in FILES if find_file(place.path, file) is None]
                 download.fetch_all(missing, place.path, progress=progress)
-        except DataError as err:
-            raise _no_data_error(tried + [f"download into {place.path} failed: {err}"], problems) from err
+        except (DataError, MachineError) as err:
+            error = _no_data_error(tried + [f"download into {place.path} failed: {err}"], problems)
+            # a folder that cannot be written is the machine's problem, whatever else was missing
+            raise (MachineError(str(error)) if isinstance(err, MachineError) else error) from err
         arrays = _from_place(place, tried, problems)
         if arrays is not None:
             return arrays
     return None
+
+
+@dataclass(frozen=True)
+class Found:
+    """Where `find_fashion_mnist` found the data, and what it passed over on the way.
+
+    Attributes:
+        arrays: the four verified arrays (see `load_fashion_mnist`).
+        place: the folder they come from.
+        tried: a note on every place looked at before (missing files, damaged ones).
+        problems: the damaged files passed over (cached ones were moved aside).
+    """
+
+    arrays: dict[str, np.ndarray]
+    place: Place
+    tried: list[str]
+    problems: list[DataError]
+
+
+def find_fashion_mnist(
+    root: str | os.PathLike[str] | None = None, offline: bool | None = None, *, progress: bool | None = None
+) -> Found:
+    """The one search behind `load_fashion_mnist` (training) and ``softmaxreg data``: the places in
+    order, bad cached files moved aside, a download last. Arguments and errors as `load_fashion_mnist`."""
+    tried: list[str] = []
+    problems: list[DataError] = []
+    for place in search_places(root):
+        arrays = _from_place(place, tried, problems)
+        if arrays is not None:
+            return Found(arrays, place, tried, problems)
+    offline = env_flag("SOFTMAXREG_OFFLINE") if offline is None else offline
+    if offline:
+        raise _no_data_error(tried + ["no download (offline)"], problems, offline=True)
+    place = _download_place(root)
+    arrays = _download(place, tried, problems, progress)
+    if arrays is None:
+        raise _no_data_error(tried, problems)
+    return Found(arrays, place, tried, problems)
 
 
 def load_fashion_mnist(
@@ -437,21 +479,10 @@ def load_fashion_mnist(
         DataNotFoundError: found nowhere and not downloadable.
         ChecksumError, IDXFormatError, DataError: a file is present but damaged, in a folder the
             user chose or with no other copy to fall back on (see the module docstring).
+        MachineError: the folder to download into cannot be written.
     """
-    tried: list[str] = []
-    problems: list[DataError] = []
-    for place in search_places(root):
-        arrays = _from_place(place, tried, problems)
-        if arrays is not None:
-            return _report(problems, arrays), place.path
-    offline = env_flag("SOFTMAXREG_OFFLINE") if offline is None else offline
-    if offline:
-        raise _no_data_error(tried + ["no download (offline)"], problems, offline=True)
-    place = _download_place(root)
-    arrays = _download(place, tried, problems, progress)
-    if arrays is None:
-        raise _no_data_error(tried, problems)
-    return _report(problems, arrays), place.path
+    found = find_fashion_mnist(root, offline, progress=progress)
+    return _report(found.problems, found.arrays), found.place.path
 
 
 def _report(problems: list[DataError], arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

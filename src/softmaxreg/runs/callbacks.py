@@ -17,7 +17,7 @@ import torch
 
 from softmaxreg.runs import checkpoint, folder
 from softmaxreg._validate import check_positive_int
-from softmaxreg.errors import CheckpointError
+from softmaxreg.errors import CheckpointError, MachineError
 
 
 def format_epoch(metrics: dict[str, float], max_epochs: int) -> str:
@@ -335,11 +335,18 @@ class RunRecorder:
         try:
             self._save_epoch(trainer, model, metrics)
         except OSError as err:  # e.g. a full disk: each file is whole, old or new (atomic writes)
-            raise CheckpointError(
+            raise MachineError(
                 f"Expected to save epoch {metrics['epoch']} into {self.run_dir}; got an error: {err.strerror or err}. "
-                "Free some space or fix the folder's permissions, then resume: "
-                f"softmaxreg train --resume {self.run_dir}"
+                f"Free some space or fix the folder's permissions, then {self._what_next()}"
             ) from None
+
+    def _what_next(self) -> str:
+        """How to go on after a failed save: resume after the last epoch the folder holds, if any."""
+        try:
+            done = folder.completed_epochs(self.run_dir)
+        except CheckpointError:
+            return f"train again: {self.run_dir} holds no completed epoch to resume (delete it, or use another --out)."
+        return f"resume: softmaxreg train --resume {self.run_dir} (it goes on after epoch {done})"
 
     def _save_epoch(self, trainer: Any, model: Any, metrics: dict[str, float]) -> None:
         if self.early_stopping is None or self.early_stopping.improved:
@@ -359,7 +366,10 @@ class RunRecorder:
         return {
             **folder.summarize(trainer.history),
             "model_epoch": (self.model_epoch or {}).get("epoch"),
-            "stopped_early": bool(trainer.should_stop and self.early_stopping is not None),
+            # stopping after the last epoch anyway is not stopping early
+            "stopped_early": bool(
+                trainer.should_stop and self.early_stopping is not None and len(trainer.history) < trainer.max_epochs
+            ),
             "interrupted": bool(trainer.interrupted),
             "diverged": str(trainer.diverged) if getattr(trainer, "diverged", None) is not None else None,
         }

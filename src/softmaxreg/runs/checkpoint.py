@@ -33,11 +33,11 @@ from softmaxreg.runs.folder import (
     NOTHING_TO_RESUME,
     RESUME_FIX,
     RESUME_STATE,
+    WEIGHTS,
     read_json,
     read_model_description,
 )
 
-WEIGHTS = "model.safetensors"
 METADATA = MODEL_DESCRIPTION
 RESUME_TENSORS = "resume.safetensors"
 _FORMAT = 1

@@ -205,10 +205,76 @@ def read_model_description(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
             `check_model_description`).
     """
     path = Path(run_dir) / MODEL_DESCRIPTION
-    return check_model_description(read_json(path, "Is this a run folder with a completed epoch?"), path)
+    meta = check_model_description(read_json(path, _missing_model_hint(Path(run_dir))), path)
+    _check_fits_weights(meta, path, path.with_name(WEIGHTS))
+    return meta
+
+
+def _missing_model_hint(run_dir: Path) -> str:
+    """What to say when ``model.json`` is missing: a run with no epoch yet, or a damaged folder."""
+    try:
+        done = completed_epochs(run_dir)
+    except CheckpointError:
+        return "Is this a run folder with a completed epoch?"
+    return (
+        f"{RESUME_STATE} records {done} completed epoch{'s' * (done != 1)}, so softmaxreg wrote it: it was deleted or "
+        f"moved since. {DAMAGED_FIX}"
+    )
 
 
 _REQUIRED = ("model", "num_inputs", "num_outputs", "lr")
+WEIGHTS = "model.safetensors"  # written by softmaxreg.runs.checkpoint, next to model.json
+# Sane bounds on what model.json may describe: 4096 x 4096 pixels, 65,536 classes.
+MAX_INPUTS, MAX_OUTPUTS = 1 << 24, 1 << 16
+_MAX_HEADER = 100_000_000  # safetensors' own limit on its JSON header
+
+
+def safetensors_size(path: Path) -> int | None:
+    """How many numbers a safetensors file holds, from its JSON header alone (no torch, nothing allocated).
+
+    ``None`` when the file is missing or its header is not one whose tensors fit in the file: the
+    full reader (`softmaxreg.runs.checkpoint.read_safetensors`) then says what is wrong.
+
+    Examples:
+        >>> import tempfile
+        >>> header = b'{"w": {"dtype": "F32", "shape": [10, 784], "data_offsets": [0, 31360]}}'
+        >>> path = Path(tempfile.mkdtemp()) / "m.safetensors"
+        >>> _ = path.write_bytes(len(header).to_bytes(8, "little") + header + bytes(31360))
+        >>> safetensors_size(path)
+        7840
+    """
+    try:
+        with path.open("rb") as f:
+            length = int.from_bytes(f.read(8), "little")
+            header = json.loads(f.read(length)) if 0 < length <= _MAX_HEADER else None
+        file_size = path.stat().st_size
+    except (OSError, ValueError):
+        return None
+    if not isinstance(header, dict):
+        return None
+    tensors = [t for name, t in header.items() if name != "__metadata__"]
+    try:
+        ends = [int(t["data_offsets"][1]) for t in tensors]
+        sizes = [math.prod(int(n) for n in t["shape"]) for t in tensors]
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
+    return sum(sizes) if max(ends, default=0) <= file_size - 8 - length else None
+
+
+def _check_fits_weights(meta: dict[str, Any], path: Path, weights: Path) -> None:
+    """Refuse a description of a model larger than its weights file holds, before anything is built.
+
+    A softmax regression has ``(num_inputs + 1) * num_outputs`` numbers. Fewer in the file (a
+    different shape) is left to the tensor-by-tensor check, which names the tensor.
+    """
+    claimed = (meta["num_inputs"] + 1) * meta["num_outputs"]
+    held = safetensors_size(weights)
+    if held is not None and claimed > held:
+        raise CheckpointError(
+            f"Expected {path.name} to describe the model in {weights.name}, which holds {held:,} numbers; got "
+            f"num_inputs {meta['num_inputs']:,} and num_outputs {meta['num_outputs']:,}, a model of {claimed:,}. "
+            f"One of the two files was changed after softmaxreg wrote it. {DAMAGED_FIX}"
+        )
 
 
 def _is_count(value: Any) -> bool:
@@ -228,8 +294,8 @@ def _description_problem(meta: dict[str, Any]) -> tuple[str, str, Any] | None:
     """The first ``(key, what it should be, what it is)`` that is wrong in a model description."""
     checks = [
         ("model", f"one of {', '.join(MODEL_CHOICES)}", lambda v: v in MODEL_CHOICES),
-        ("num_inputs", "a positive integer", _is_count),
-        ("num_outputs", "a positive integer", _is_count),
+        ("num_inputs", f"a positive integer up to {MAX_INPUTS:,}", lambda v: _is_count(v) and v <= MAX_INPUTS),
+        ("num_outputs", f"a positive integer up to {MAX_OUTPUTS:,}", lambda v: _is_count(v) and v <= MAX_OUTPUTS),
         ("lr", "a positive number",
          lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0),
     ]  # fmt: skip

@@ -77,13 +77,13 @@ def classification_report(cm: torch.Tensor, class_names: Sequence[str]) -> dict[
     Examples:
         >>> report = classification_report(torch.tensor([[3, 1], [0, 4]]), ["cat", "dog"])
         >>> report["accuracy"], report["classes"][1]
-        (0.875, {'label': 1, 'name': 'dog', 'precision': 0.8, 'recall': 1.0, 'f1': 0.888888888889, 'support': 4})
+        (0.875, {'label': 1, 'class': 'dog', 'precision': 0.8, 'recall': 1.0, 'f1': 0.888888888889, 'support': 4})
     """
     scores = per_class_scores(cm)
     rows = [
         {
             "label": k,
-            "name": name,
+            "class": name,  # predict --json's (and the serve API's) name for it
             **{key: round(float(scores[key][k]), 12) for key in ("precision", "recall", "f1")},
             "support": int(scores["support"][k]),
         }
@@ -103,11 +103,11 @@ def format_report(report: dict[str, Any]) -> str:
         dog            0.800   1.000  0.889        4
         macro avg      0.900   0.875  0.873        8
     """
-    width = max(len("macro avg"), *(len(row["name"]) for row in report["classes"]))
+    width = max(len("macro avg"), *(len(row["class"]) for row in report["classes"]))
     lines = [f"{'class':<{width}}  precision  recall     f1  support"]
     for row in report["classes"]:
         lines.append(
-            f"{row['name']:<{width}}  {row['precision']:9.3f}  {row['recall']:6.3f}  {row['f1']:5.3f}  {row['support']:7d}"
+            f"{row['class']:<{width}}  {row['precision']:9.3f}  {row['recall']:6.3f}  {row['f1']:5.3f}  {row['support']:7d}"
         )
     macro = report["macro_avg"]
     lines.append(

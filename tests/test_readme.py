@@ -1,0 +1,185 @@
+"""The README's example outputs are what the code prints (issue 18: its `predict` example was not).
+
+Every fenced block of README.md without a language is an example output, marked by a line
+``<!-- output: NAME -->`` just before it. For each NAME a function below makes that output by
+running the README's own command on the real data, in this process; the test compares the two,
+masking only what changes from run to run (seconds, a timestamped run folder, the cache's path).
+When the code's output changes on purpose, paste the new output (the assertion shows it) into
+the README.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import re
+import shlex
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import SRC
+
+README = SRC.parent / "README.md"
+REPO = SRC.parent
+
+
+def output_blocks(text: str) -> list[tuple[str | None, str, str]]:
+    """``(marker name or None, language, body)`` of every fenced block, bodies dedented."""
+    blocks, lines, i = [], text.splitlines(), 0
+    while i < len(lines):
+        line = lines[i]
+        if line.lstrip().startswith("```"):
+            indent, lang = line[: len(line) - len(line.lstrip())], line.strip()[3:]
+            end = next(j for j in range(i + 1, len(lines)) if lines[j] == indent + "```")
+            marker = re.fullmatch(r"\s*<!-- output: ([\w-]+) -->", lines[i - 1]) if i else None
+            body = "\n".join(row.removeprefix(indent) for row in lines[i + 1 : end])
+            blocks.append((marker.group(1) if marker else None, lang, body))
+            i = end
+        i += 1
+    return blocks
+
+
+def readme_outputs() -> dict[str, str]:
+    return {name: body for name, lang, body in output_blocks(README.read_text(encoding="utf-8")) if name}
+
+
+def mask(text: str) -> str:
+    """What differs between two runs of the same command: seconds and timestamped run folders."""
+    text = re.sub(r"(?m)  \d+\.\ds$", "  <seconds>", text)
+    return re.sub(r"runs/\d{8}-\d{6}(-\d+)?", "runs/<timestamp>", text)
+
+
+def cli(*args: str | Path, cwd: Path) -> tuple[int, str, str]:
+    """``softmaxreg ARGS`` in this process, in ``cwd``: (exit code, stdout, stderr)."""
+    from softmaxreg.commands import cli as command_line
+
+    out, err, before = io.StringIO(), io.StringIO(), Path.cwd()
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = command_line.main([str(a) for a in args])
+    finally:
+        os.chdir(before)
+        logging.root.handlers = []  # main() configured logging onto the redirected stderr
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_every_output_block_is_marked_and_checked():
+    blocks = output_blocks(README.read_text(encoding="utf-8"))
+    unmarked = [body.splitlines()[0] for name, lang, body in blocks if not lang and not name]
+    assert unmarked == [], "give each example output a <!-- output: NAME --> line and a maker below"
+    assert sorted(readme_outputs()) == sorted(MAKERS)
+
+
+# -- the makers: one per example output ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def book_run(real_data_dir, tmp_path_factory):
+    """`make demo`, i.e. ``softmaxreg train`` (the book's configuration, default run folder)."""
+    base = tmp_path_factory.mktemp("readme")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CACHE_HOME", str(base / "cache"))
+        code, out, err = cli("train", "--data-dir", real_data_dir, "--offline", cwd=base)
+    assert code == 0, err
+    (run,) = (base / "runs").iterdir()
+    return base, run, out
+
+
+def _demo(book_run, real_data_dir, tmp_path):
+    return "\n".join(book_run[2].splitlines()[-3:])
+
+
+def _train(book_run, real_data_dir, tmp_path):
+    """``softmaxreg train --out runs/book``: the same run, in the folder --out names."""
+    base, run, out = book_run
+    return _demo(book_run, real_data_dir, tmp_path).replace(str(run.relative_to(base)), "runs/book")
+
+
+def _predict(book_run, real_data_dir, tmp_path):
+    images = ("examples/images/ankle-boot.jpg", "examples/images/trouser.png")
+    code, out, err = cli("predict", book_run[1], *images, cwd=REPO)
+    assert code == 0, err
+    return out.rstrip("\n")
+
+
+def _diverged(book_run, real_data_dir, tmp_path):
+    command = readme_outputs()["diverged"].splitlines()[0]  # the README's own command, after "$ "
+    args = shlex.split(command.removeprefix("$ softmaxreg "))
+    code, out, err = cli(*args, "--data-dir", real_data_dir, cwd=tmp_path)
+    assert code == 2
+    return f"{command}\n{err.rstrip()}"
+
+
+def _checkpoint(book_run, real_data_dir, tmp_path):
+    """A run folder whose weights were stored transposed."""
+    from safetensors.torch import load_file, save_file
+
+    run = tmp_path / "runs" / "a"
+    shutil.copytree(book_run[1], run)
+    tensors = load_file(run / "model.safetensors")
+    tensors["net.1.weight"] = tensors["net.1.weight"].T.contiguous()
+    save_file(tensors, run / "model.safetensors", metadata={"epoch": "10"})
+    code, out, err = cli("evaluate", "runs/a", cwd=tmp_path)
+    assert code == 2
+    return err.rstrip()
+
+
+def _huge_image(book_run, real_data_dir, tmp_path):
+    from PIL import Image
+
+    Image.new("1", (10_000, 10_000)).save(tmp_path / "huge.png")
+    code, out, err = cli("predict", book_run[1], "huge.png", cwd=tmp_path)
+    assert code == 2
+    return err.rstrip()
+
+
+def _damaged_cache(book_run, real_data_dir, tmp_path, monkeypatch):
+    """A download cut off after 1,000,000 bytes in the cache; offline, no other copy."""
+    cache = tmp_path / "xdg" / "softmaxreg" / "fashion-mnist"
+    shutil.copytree(real_data_dir, cache)
+    images = cache / "train-images-idx3-ubyte.gz"
+    images.write_bytes(images.read_bytes()[:1_000_000])
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("SOFTMAXREG_SYSTEM_DATA", str(tmp_path / "none"))
+    code, out, err = cli("train", "--epochs", "1", "--offline", cwd=tmp_path)
+    assert code == 2
+    return err.rstrip().replace(str(cache), "~/.cache/softmaxreg/fashion-mnist")
+
+
+def _numerics(book_run, real_data_dir, tmp_path):
+    code, out, err = cli("numerics", cwd=tmp_path)
+    assert code == 0, err
+    return out.split("\n\n")[0]  # the table; a paragraph under it explains the columns
+
+
+MAKERS = {
+    "demo": _demo, "train": _train, "predict": _predict, "diverged": _diverged, "checkpoint": _checkpoint,
+    "huge-image": _huge_image, "damaged-cache": _damaged_cache, "numerics": _numerics,
+}  # fmt: skip
+
+
+@pytest.mark.real_data
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(MAKERS))
+def test_the_readme_shows_what_the_code_prints(name, book_run, real_data_dir, tmp_path, monkeypatch):
+    maker = MAKERS[name]
+    extra = {"monkeypatch": monkeypatch} if "monkeypatch" in maker.__code__.co_varnames else {}
+    printed, quoted = mask(maker(book_run, real_data_dir, tmp_path, **extra)), mask(readme_outputs()[name])
+    if quoted.endswith(" ..."):  # a long line, quoted up to "..."
+        assert printed.startswith(quoted.removesuffix(" ...")), printed
+    else:
+        assert printed == quoted
+
+
+@pytest.mark.real_data
+def test_the_books_batch_shapes_in_the_readme(real_data_dir):
+    import softmaxreg as d2l
+
+    (comment,) = re.findall(r"print\(X\.shape, y\.shape\) +# (.*)", README.read_text(encoding="utf-8"))
+    X, y = next(iter(d2l.FashionMNIST(batch_size=256, root=real_data_dir).train_dataloader()))
+    assert f"{X.shape} {y.shape}" == comment
