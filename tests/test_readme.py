@@ -157,9 +157,48 @@ def _numerics(book_run, real_data_dir, tmp_path):
     return out.split("\n\n")[0]  # the table; a paragraph under it explains the columns
 
 
+def _run_in_use(book_run, real_data_dir, tmp_path):
+    """``train --out runs/book`` while another claim holds runs/book (here: this process's own)."""
+    from softmaxreg.runs import lock
+
+    claim = lock.claim_new(tmp_path / "runs" / "book")
+    try:
+        code, out, err = cli("train", "--out", "runs/book", "--data-dir", real_data_dir, cwd=tmp_path)
+    finally:
+        claim.release()
+    assert code == 2
+    holder = r"PID \d+ on host [^,]+, started [^)]+"  # the README's made-up holder stands for any
+    return re.sub(holder, "PID 4242 on host lab1, started 2026-11-30 02:10:11 UTC", err.rstrip())
+
+
+def _no_locks(book_run, real_data_dir, tmp_path, monkeypatch):
+    """A file system that answers flock with ENOLCK (NFS without its lock service)."""
+    import errno
+
+    from softmaxreg.runs import lock
+
+    def refuse(fd):
+        raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
+
+    monkeypatch.setattr(lock, "_try_lock", refuse)
+    out_dir = tmp_path / "mnt" / "nfs" / "runs" / "book"
+    code, out, err = cli("train", "--out", out_dir, "--data-dir", real_data_dir, cwd=tmp_path)
+    assert code == 1
+    return err.rstrip().replace(str(tmp_path), "")
+
+
+def _export(book_run, real_data_dir, tmp_path):
+    run = tmp_path / "runs" / "book"
+    shutil.copytree(book_run[1], run)
+    code, out, err = cli("export", "runs/book", cwd=tmp_path)
+    assert code == 0, err
+    return "$ softmaxreg export runs/book\n" + out.rstrip()
+
+
 MAKERS = {
     "demo": _demo, "train": _train, "predict": _predict, "diverged": _diverged, "checkpoint": _checkpoint,
     "huge-image": _huge_image, "damaged-cache": _damaged_cache, "numerics": _numerics,
+    "run-in-use": _run_in_use, "no-locks": _no_locks, "export": _export,
 }  # fmt: skip
 
 

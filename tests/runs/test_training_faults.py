@@ -182,7 +182,7 @@ def test_sweep_of_rates_that_print_alike_gives_each_its_own_folder(fake_fashion,
     code, out, err = cli_in_process("sweep", "--lr", "0.1", "0.1000001", "--epochs", "1", "--batch-size", "16",
                                     "--quiet", "--data-dir", fake_fashion, "--out", tmp_path / "sw")  # fmt: skip
     assert code == 0, err
-    names = {p.name for p in (tmp_path / "sw").iterdir()}
+    names = {p.name for p in (tmp_path / "sw").iterdir()} - {".lock"}  # the sweep folder's claim
     assert names == {"lr-0.1", "lr-0.1000001", "sweep.csv", "sweep.png"}
     assert [line.split()[0] for line in out.splitlines()[1:3]] == ["0.1", "0.1000001"]
     with (tmp_path / "sw" / "sweep.csv").open() as f:

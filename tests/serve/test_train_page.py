@@ -57,6 +57,7 @@ def test_a_run_started_from_the_panel_is_watched_live_and_then_answers_uploads(b
     watch.errors.clear()
     page.fill("#train-epochs", "3")
     page.fill("#train-lr", "0.05")
+    page.fill("#train-batch_size", "16")  # epochs of a few seconds: a quiet machine must not outrun the polling
     page.click("#train-start")
     expect(page.locator("#train-stop")).to_be_enabled()
     expect(page.locator("#train-batch")).to_contain_text("batch")  # progress within the epoch
