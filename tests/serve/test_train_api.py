@@ -110,7 +110,7 @@ def test_a_page_trains_its_first_model_live_and_then_predicts_with_it(client, tr
     assert client.get("/api/health").json()["run"] is None  # started without a run
     stream = events(client)
     assert next(stream)[1]["status"] == "idle"  # a page that connects first gets the whole state
-    response = start(client, epochs=2, lr=0.1)
+    response = start(client, epochs=2, lr=0.1, batch_size=32)  # epochs of ~1 s: progress lines come every 0.25 s
     assert response.status_code == 202, response.text
     second = start(client, epochs=2)
     assert second.status_code == 409 and "one run trains at a time" in second.json()["error"]
