@@ -4,6 +4,8 @@ import io
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
 from softmaxreg.errors import ConfigError, ImageError
@@ -29,6 +31,23 @@ def test_a_fashion_mnist_image_comes_back_unchanged():
     out, inverted = to_fashion_mnist(Image.fromarray(pixels))
     assert not inverted
     assert np.array_equal(out, pixels)
+
+
+@settings(max_examples=200, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), background=st.sampled_from([0, 255, 3, 128, 200]),
+       invert=st.sampled_from(["auto", "yes", "no"]), size=st.sampled_from([(28, 28), (20, 28), (28, 27)]))  # fmt: skip
+def test_an_8bit_grey_image_of_the_right_size_takes_the_short_way_to_the_same_pixels(seed, background, invert, size):
+    """`to_fashion_mnist` skips its float arithmetic for an 'L' image of the right size on black or white
+    (each upload and drawing the server classifies); the result must be the general path's to the bit.
+    Mode 'F' holds the same levels and always takes the general path."""
+    rng = np.random.default_rng(seed)
+    pixels = np.full(size, background, np.uint8)
+    pixels[2:-2, 3:-3] = rng.integers(0, 256, (size[0] - 4, size[1] - 6))
+    pixels[0, : rng.integers(0, size[1])] = rng.integers(0, 256)  # a border not quite uniform
+    fast, fast_inverted = to_fashion_mnist(Image.fromarray(pixels), invert)
+    slow, slow_inverted = to_fashion_mnist(Image.fromarray(pixels.astype(np.float32), "F"), invert)
+    assert fast.dtype == slow.dtype == np.uint8 and fast_inverted == slow_inverted
+    np.testing.assert_array_equal(fast, slow)
 
 
 def test_a_light_background_photo_is_inverted_trimmed_fitted_and_centred():

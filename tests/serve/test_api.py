@@ -62,6 +62,21 @@ def test_predict_equals_predict_json(client, trained_run, query, options):
     assert [r["top_k"][0]["label"] for r in response.json()["results"]] == [1, 9]  # trouser, ankle boot
 
 
+@pytest.mark.parametrize("path", ["/api/predict?explain=true&top_k=10", "/api/predict?top_k=1&invert=no", "/api/predict/pixels"])
+def test_every_prediction_is_the_documented_results_document(client, path):
+    """Handlers send their results as built (no per-request validation: it cost more than the
+    prediction), so the contract in /openapi.json is checked here."""
+    from softmaxreg.serve.schemas import Results
+
+    if path.endswith("pixels"):
+        response = client.post(path, json={"pixels": [[0.5] * 28] * 28})
+    else:
+        response = client.post(path, files=[("file", ("t.png", (EXAMPLES / "trouser.png").read_bytes()))] * 2)
+    assert response.status_code == 200 and response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert Results.model_validate(body).model_dump(by_alias=True, exclude_none=True) == body
+
+
 def test_pixels_match_the_same_image_uploaded_and_explain_the_scores(client, fashion):
     pixels = fashion.val.images[0, 0].numpy()  # (28, 28) uint8
     uploaded = client.post("/api/predict?explain=true&top_k=10", files={"file": ("x.png", png_bytes(pixels))}).json()
@@ -184,6 +199,9 @@ def test_docs_work_offline_from_the_package(client):
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/api/health", "/api/predict", "/api/predict/pixels"} <= set(paths)
     assert "multipart/form-data" in paths["/api/predict"]["post"]["requestBody"]["content"]
+    parameters = {p["name"]: p["schema"] for p in paths["/api/predict"]["post"]["parameters"]}  # read by the handler itself
+    assert parameters["top_k"]["maximum"] == 10 and parameters["invert"]["enum"] == ["auto", "yes", "no"]
+    assert set(parameters) == {"top_k", "invert", "lang", "explain"}
 
 
 def test_the_test_set_browser_endpoints(client):

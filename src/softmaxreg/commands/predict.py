@@ -28,11 +28,11 @@ def run(args: argparse.Namespace) -> int:
     size = tuple(meta.get("input_shape", (1, 28, 28))[-2:])
     prepared = [prepare_image(path, args.invert, size) for path in args.images]
     from softmaxreg.runs.checkpoint import load_model  # torch: only once every image is known to be readable
-    from softmaxreg.runs.inference import classify
+    from softmaxreg.runs.inference import LinearScorer, classify
 
     model, _ = load_model(run_dir)
     images = [(path, pixels, inverted) for path, (pixels, inverted) in zip(args.images, prepared)]
-    results = classify(model, images, names, args.top_k)
+    results = classify(LinearScorer(model), images, names, args.top_k)
     if args.save_inputs:
         _save_inputs(Path(args.save_inputs), args.images, [p for p, _ in prepared])
     if args.json:

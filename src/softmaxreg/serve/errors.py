@@ -19,9 +19,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
-from starlette.formparsers import MultiPartException
 
 from softmaxreg.errors import ImageError
+from softmaxreg.serve.multipart import MultipartError
 from softmaxreg.serve.state import NoModelError, NoTestSetError
 
 logger = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ def add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ImageError, _on_bad_input)
     app.add_exception_handler(BadInputError, _on_bad_input)
     app.add_exception_handler(BadParameterError, _on_bad_parameter)
-    app.add_exception_handler(MultiPartException, _on_multipart)
+    app.add_exception_handler(MultipartError, _on_multipart)
     app.add_exception_handler(NoModelError, _on_unavailable)
     app.add_exception_handler(NoTestSetError, _on_unavailable)
     app.add_exception_handler(Exception, _on_bug)

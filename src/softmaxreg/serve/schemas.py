@@ -63,6 +63,26 @@ class Results(BaseModel):
     results: list[Result] = Field(description="one per file, in the order sent")
 
 
+class PredictQuery(BaseModel):
+    """The query parameters of ``POST /api/predict``, read by the handler itself (see `query_parameters`)."""
+
+    top_k: int = Field(3, ge=1, le=10, description="classes per image, most probable first")
+    invert: Literal["auto", "yes", "no"] = Field(
+        "auto", description="make the image light-on-dark: auto (when its border is light), yes, no"
+    )
+    lang: Literal["en", "vi"] | None = Field(None, description="language of class names (default: the run's)")
+    explain: bool = Field(False, description="also return the 28×28 input, all logits and the maps w_c ⊙ x")
+
+
+def query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """OpenAPI entries for query parameters validated with ``model`` inside a handler."""
+    schema = model.model_json_schema()
+    return [
+        {"name": name, "in": "query", "required": False, "description": field.pop("description", ""), "schema": field}
+        for name, field in schema["properties"].items()
+    ]
+
+
 class Pixels(BaseModel):
     pixels: list[list[float]] = Field(
         description="28 rows of 28 numbers in [0, 1]: a light object on black, as in Fashion-MNIST"

@@ -64,6 +64,7 @@ class ServedRun:
 
     run_dir: Path
     model: Any
+    scorer: Any  # the model as a `softmaxreg.runs.inference.LinearScorer`: what predictions use
     meta: dict[str, Any]
     templates: np.ndarray  # (num_classes, H, W) float32: w_c drawn as an image
     biases: np.ndarray  # (num_classes,) float32
@@ -78,22 +79,21 @@ class ServedRun:
         Raises:
             ConfigError, CheckpointError: not a run folder, or its model files are missing or damaged.
         """
-        import torch
-
         from softmaxreg.runs.checkpoint import load_model
-        from softmaxreg.runs.inference import class_templates, predict_logits
+        from softmaxreg.runs.inference import LinearScorer
 
         run_dir = Path(run_dir)
         folder.read_config(run_dir)  # a run folder? (the same first check as evaluate and predict)
         model, meta = load_model(run_dir)
-        shape = tuple(meta.get("input_shape", (1, 28, 28)))
-        templates = class_templates(model, shape).numpy()  # (num_classes, H, W)
-        biases = predict_logits(model, torch.zeros(1, *shape, dtype=torch.uint8))[0].numpy()  # logits of black
+        scorer = LinearScorer(model)
+        height, width = tuple(meta.get("input_shape", (1, 28, 28)))[-2:]
+        templates = scorer.weight_t.T.reshape(-1, height, width)  # (num_classes, H, W)
+        biases = scorer.bias
         try:
             history = folder.read_metrics(run_dir)
         except SoftmaxRegError:  # a run cut short before its first epoch's row: no curves, still servable
             history = []
-        return cls(run_dir, model, meta, templates, biases, history)
+        return cls(run_dir, model, scorer, meta, templates, biases, history)
 
     @property
     def input_size(self) -> tuple[int, int]:
@@ -113,18 +113,17 @@ class ServedRun:
     def explain(self, pixels: np.ndarray) -> dict[str, Any]:
         """What the page draws for one prepared ``(H, W)`` uint8 image: all scores and every w_c ⊙ x.
 
-        The logits are the model's own; each contribution map sums, with the class's bias, to its logit.
+        The logits are those the prediction used; each contribution map sums, with the class's bias, to its logit.
         """
-        import torch
+        from softmaxreg.runs.inference import top_k
 
-        from softmaxreg.runs.inference import predict_logits
-
-        logits = predict_logits(self.model, torch.from_numpy(pixels[None, None]))[0]  # (num_classes,)
+        logits = self.scorer.logits(pixels[None])[0].tolist()  # (num_classes,): what the prediction used
         x = pixels.astype(np.float32) / 255  # (H, W) in [0, 1], as the model takes it
+        probabilities = dict(top_k(logits, len(logits)))
         return {
             "input": pixels.tolist(),
-            "logits": logits.tolist(),
-            "probabilities": torch.softmax(logits.double(), dim=0).tolist(),
+            "logits": logits,
+            "probabilities": [probabilities[label] for label in range(len(logits))],
             "contributions": np.round(self.templates * x, 5).tolist(),  # (num_classes, H, W)
         }
 
