@@ -231,6 +231,20 @@ def test_recipe_seed_is_plain_sgd_and_parameters_override_the_recipe(digits):
     assert SoftmaxRegressionClassifier()._settings(0, 120, full_fit=False).alpha == 1e-4  # partial_fit's chunks
 
 
+@pytest.mark.parametrize("n, epochs", [(60000, 6), (48000, 6), (20000, 14), (10000, 20), (1437, 20), (120, 20)])
+def test_best_trains_large_data_for_6_epochs_and_small_data_for_20(n, epochs):
+    """max_iter=None: enough epochs for 1,100 minibatches, between 6 and the recipe's 20 (measured)."""
+    assert SoftmaxRegressionClassifier()._settings(0, n).epochs == epochs
+    assert SoftmaxRegressionClassifier(max_iter=9)._settings(0, n).epochs == 9
+    assert SoftmaxRegressionClassifier(recipe="seed")._settings(0, n).epochs == 10
+
+
+def test_a_default_fit_on_large_data_runs_6_epochs():
+    X = np.random.default_rng(0).normal(size=(60000, 4)).astype(np.float32)
+    clf = SoftmaxRegressionClassifier(random_state=0).fit(X, (X[:, 0] > 0).astype(int))
+    assert clf.n_iter_ == 6 and clf.score(X, (X[:, 0] > 0).astype(int)) > 0.99
+
+
 def test_verbose_prints_one_line_per_epoch(capsys):
     SoftmaxRegressionClassifier(max_iter=3, verbose=1).fit([[0.0], [1.0]], [0, 1])
     lines = capsys.readouterr().out.splitlines()

@@ -50,6 +50,14 @@ _MIN_BATCHES_PER_EPOCH = 8
 # 3/n / 6/n: breast cancer -1.06 / -0.24 / -0.06 / +0.23 points, digits -0.05 / +0.04 / +0.08 /
 # +0.49, iris +0.67 / -0.89 / -1.11 / -2.67, wine -0.55 / -0.18 / +0.01 / +0.01.
 _ALPHA_TIMES_SAMPLES = 3.0
+# max_iter=None with recipe 'best': enough epochs for this many SGD steps, at least _MIN_EPOCHS and at
+# most the recipe's 20. Fashion-MNIST, 3 folds of 5 x seeds 0-1 (48,000 images: 188 steps per epoch),
+# cross-validated accuracy by epochs: 3: 0.8547, 4: 0.8558, 5: 0.8569, 6: 0.8575, 8: 0.8577,
+# 10: 0.8575, 20: 0.8588 (standard error 0.0013). From 6 epochs (~1,100 steps) on it is a plateau that
+# 20 epochs raise by 0.0013 at 3x the time; a baseline should be fast, so large data sets stop there.
+# Small ones keep 20 epochs (8 batches per epoch: 160 steps; the measurements above need them).
+_MIN_STEPS = 1100
+_MIN_EPOCHS = 6
 # Each None parameter takes its value from the recipe's `TrainConfig` field named here.
 _FROM_RECIPE = {
     "max_iter": "epochs", "learning_rate_init": "lr", "batch_size": "batch_size", "momentum": "momentum",
@@ -71,8 +79,8 @@ class SoftmaxRegressionClassifier(ClassifierMixin, BaseEstimator):
     The model is ``softmax(X @ coef_.T + intercept_)``; the loss is softmaxreg's stable
     cross-entropy, plus ``alpha / 2 · ‖W‖²`` (the intercept is not penalised). Training is
     softmaxreg's `Trainer`: shuffled minibatches from memory, Nesterov momentum, a cosine learning
-    rate decay and input dropout — ``softmaxreg train --recipe best``, which reaches 0.846 on
-    Fashion-MNIST in seconds where `LogisticRegression` needs minutes for the same accuracy. Every
+    rate decay and input dropout — ``softmaxreg train --recipe best``. On Fashion-MNIST it reaches
+    0.846 in 6 epochs (under a second on 2 cores), 13× faster than `LogisticRegression`. Every
     parameter left at ``None`` takes the recipe's value; ``recipe='seed'`` gives d2l's plain SGD.
 
     Two classes are modelled as two softmax outputs, but exposed as `LogisticRegression` exposes
@@ -82,14 +90,16 @@ class SoftmaxRegressionClassifier(ClassifierMixin, BaseEstimator):
     ``coef_ = W₁ − W₀`` loses nothing.
 
     Parameters:
-        recipe: ``'best'`` (the default: 20 epochs, learning rate 0.3 with a cosine decay, Nesterov
+        recipe: ``'best'`` (the default: 6 to 20 epochs (see ``max_iter``), learning rate 0.3 with a cosine decay, Nesterov
             momentum 0.9, ``alpha`` 1e-4 or more, input dropout 0.05, batches of up to 256) or ``'seed'`` (d2l's:
             10 epochs, constant learning rate 0.1, no momentum, no penalty).
         alpha: L2 penalty on the weights (SGD's weight decay), as in `SGDClassifier`; ``None``:
             the recipe's (1e-4), or ``3 / n_samples`` if larger, so that small data sets get the
             penalty `LogisticRegression` would give them (measured, see the source); `partial_fit`
             uses the recipe's.
-        max_iter: epochs (passes over the training data).
+        max_iter: epochs (passes over the training data); ``None``: the recipe's, except that
+            ``'best'`` stops after 6 epochs on data large enough for 1,100 minibatches in those
+            (Fashion-MNIST's 60,000 images: measured, see the source).
         batch_size: examples per minibatch; ``None``: the recipe's (256), or fewer so that an epoch
             has at least 8 minibatches (measured: small data sets need the steps).
         learning_rate: ``'cosine'`` (decays ``learning_rate_init`` to 0 over ``max_iter`` epochs)
@@ -291,6 +301,9 @@ class SoftmaxRegressionClassifier(ClassifierMixin, BaseEstimator):
         value = {name: getattr(self, name) for name in _FROM_RECIPE}
         value = {name: getattr(recipe, field) if value[name] is None else value[name] for name, field in _FROM_RECIPE.items()}
         batch_size = self.batch_size or min(recipe.batch_size, math.ceil(num_examples / _MIN_BATCHES_PER_EPOCH))
+        if self.max_iter is None and self.recipe == "best":
+            steps_per_epoch = math.ceil(num_examples / batch_size)
+            value["max_iter"] = min(recipe.epochs, max(_MIN_EPOCHS, math.ceil(_MIN_STEPS / steps_per_epoch)))
         if self.alpha is None and recipe.weight_decay and full_fit:  # not partial_fit: its n is a chunk's
             value["alpha"] = max(recipe.weight_decay, _ALPHA_TIMES_SAMPLES / num_examples)
         return training.Settings(
