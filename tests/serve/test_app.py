@@ -86,3 +86,23 @@ def test_cors_only_for_the_origin_given(run_dir, no_test_set, cors):
         other = client.get("/api/health", headers={"origin": "http://evil.example"}).headers
     assert headers.get("access-control-allow-origin") == cors
     assert "access-control-allow-origin" not in other
+
+
+def test_uploads_need_no_python_multipart(run_dir, no_test_set):
+    """`softmaxreg[serve]` does not install python-multipart: the app reads uploads with its own reader."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, warnings; sys.modules['python_multipart'] = sys.modules['multipart'] = None\n"
+        "warnings.simplefilter('ignore')\n"
+        "from fastapi.testclient import TestClient\n"
+        "from softmaxreg.serve.app import create_app\n"
+        f"client = TestClient(create_app({str(run_dir)!r}))\n"
+        "r = client.post('/api/predict', files=[('file', ('a.png', sys.stdin.buffer.read()))] * 2)\n"
+        "print(r.status_code, len(r.json()['results']))\n"
+    )
+    buffer = io.BytesIO()
+    Image.fromarray(np.zeros((28, 28), np.uint8)).save(buffer, format="PNG")
+    done = subprocess.run([sys.executable, "-c", code], input=buffer.getvalue(), capture_output=True, timeout=120)
+    assert done.stdout.decode().split() == ["200", "2"], done.stderr.decode()[-2000:]
