@@ -93,6 +93,7 @@ def test_pixels_match_the_same_image_uploaded_and_explain_the_scores(client, fas
 
 TEXT = ("file", ("notes.txt", b"hello, not an image"))
 ZEROS = [[0.0] * 28] * 28
+CUT_SHORT = b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n\r\nPNG'
 BAD_REQUESTS = [
     # (id, method, path, request options, status, message pattern)
     ("not an image", "POST", "/api/predict", {"files": [TEXT]}, 400, r"Expected a PNG or JPEG image in notes\.txt"),
@@ -111,6 +112,11 @@ BAD_REQUESTS = [
     ("pixels not numbers", "POST", "/api/predict/pixels", {"json": {"pixels": [["a"] * 28] * 28}}, 400, r"`pixels\.0\.0` must be a valid number"),
     ("pixels missing", "POST", "/api/predict/pixels", {"json": {"image": []}}, 400, r"`pixels` is required"),
     ("not json", "POST", "/api/predict/pixels", {"content": b"{pixels", "headers": {"content-type": "application/json"}}, 400, r"Expected a JSON body; it does not parse"),
+    ("form without boundary", "POST", "/api/predict", {"content": b"abc", "headers": {"content-type": "multipart/form-data"}}, 400,
+     r"multipart/form-data body with fields named `file`; it does not parse \(Content-Type needs a boundary"),
+    ("form cut short", "POST", "/api/predict", {"content": CUT_SHORT, "headers": {"content-type": "multipart/form-data; boundary=b"}}, 400,
+     r"it does not parse \(part 1 never ends: the body is cut short\)"),
+    ("65 files", "POST", "/api/predict", {"files": [("file", ("a.png", b"x"))] * 65}, 400, r"Expected at most 64 files in one request; got more\. Send them in several requests\."),
     ("json to predict", "POST", "/api/predict", {"json": {"pixels": ZEROS}}, 415, r"Expected multipart/form-data.*got 'application/json'"),
     ("no content type", "POST", "/api/predict", {"content": b"abc"}, 415, r"Expected multipart/form-data.*got 'no content type'"),
     ("text to pixels", "POST", "/api/predict/pixels", {"content": b"[]", "headers": {"content-type": "text/plain"}}, 415, r"Expected application/json.*got 'text/plain'"),

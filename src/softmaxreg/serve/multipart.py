@@ -28,6 +28,10 @@ class MultipartError(ValueError):
     """The body is not the ``multipart/form-data`` its Content-Type says it is (a 400)."""
 
 
+class TooManyPartsError(MultipartError):
+    """The body holds more parts than the reader was allowed to take."""
+
+
 @dataclass(frozen=True)
 class Part:
     name: str
@@ -66,8 +70,9 @@ def read_parts(body: bytes, boundary: bytes, max_parts: int = MAX_PARTS) -> list
     """Every part of ``body``, in order; the preamble and the epilogue are ignored.
 
     Raises:
-        MultipartError: the body does not start, separate or end its parts with ``boundary``, a part
-            has no ``Content-Disposition: form-data; name=...``, or there are more than ``max_parts``.
+        MultipartError: the body does not start, separate or end its parts with ``boundary``, or a
+            part has no ``Content-Disposition: form-data; name=...``.
+        TooManyPartsError: there are more than ``max_parts`` parts.
     """
     dash = b"--" + boundary
     delimiter = b"\r\n" + dash
@@ -90,7 +95,7 @@ def read_parts(body: bytes, boundary: bytes, max_parts: int = MAX_PARTS) -> list
         if end < 0:
             raise MultipartError(f"part {len(parts) + 1} never ends: the body is cut short")
         if len(parts) == max_parts:
-            raise MultipartError(f"more than {max_parts} parts; send at most {max_parts} files per request")
+            raise TooManyPartsError(f"more than {max_parts} parts")
         name, filename = _disposition(body[line_end + 2 : head_end], len(parts) + 1)
         parts.append(Part(name, filename, body[head_end + 4 : end]))
         position = end + len(delimiter)

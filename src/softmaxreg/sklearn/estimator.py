@@ -90,9 +90,10 @@ class SoftmaxRegressionClassifier(ClassifierMixin, BaseEstimator):
     ``coef_ = W₁ − W₀`` loses nothing.
 
     Parameters:
-        recipe: ``'best'`` (the default: 6 to 20 epochs (see ``max_iter``), learning rate 0.3 with a cosine decay, Nesterov
-            momentum 0.9, ``alpha`` 1e-4 or more, input dropout 0.05, batches of up to 256) or ``'seed'`` (d2l's:
-            10 epochs, constant learning rate 0.1, no momentum, no penalty).
+        recipe: ``'best'`` (the default: 6 to 20 epochs, see ``max_iter``; learning rate 0.3 with a
+            cosine decay, Nesterov momentum 0.9, ``alpha`` 1e-4 or more, input dropout 0.05, batches
+            of up to 256) or ``'seed'`` (d2l's: 10 epochs, constant learning rate 0.1, no momentum,
+            no penalty).
         alpha: L2 penalty on the weights (SGD's weight decay), as in `SGDClassifier`; ``None``:
             the recipe's (1e-4), or ``3 / n_samples`` if larger, so that small data sets get the
             penalty `LogisticRegression` would give them (measured, see the source); `partial_fit`

@@ -20,7 +20,7 @@ from softmaxreg.runs.images import prepare_image_bytes
 from softmaxreg.runs.inference import classify
 from softmaxreg.serve.dependencies import current_run
 from softmaxreg.serve.errors import BadInputError
-from softmaxreg.serve.multipart import boundary, read_parts
+from softmaxreg.serve.multipart import MAX_PARTS, TooManyPartsError, boundary, read_parts
 from softmaxreg.serve.schemas import Pixels, PredictQuery, Results, error_responses, query_parameters
 from softmaxreg.serve.state import ServedRun
 
@@ -51,7 +51,12 @@ async def _uploads(request: Request) -> list[tuple[str, bytes]]:
         got = content_type or "no content type"
         raise HTTPException(415, f"Expected multipart/form-data with fields named `file`; got {got!r}. "
                             "E.g. curl -F file=@shoe.jpg URL.")  # fmt: skip
-    fields = [part for part in read_parts(await request.body(), boundary(content_type)) if part.name == "file"]
+    try:
+        parts = read_parts(await request.body(), boundary(content_type))
+    except TooManyPartsError:
+        message = f"Expected at most {MAX_PARTS} files in one request; got more. Send them in several requests."
+        raise BadInputError(message) from None
+    fields = [part for part in parts if part.name == "file"]
     if not fields:
         raise BadInputError("Expected at least one form field named `file` holding an image; got none.")
     if any(part.filename is None for part in fields):
