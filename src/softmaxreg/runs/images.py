@@ -293,14 +293,26 @@ def to_fashion_mnist(image: Any, invert: str = "auto", size: tuple[int, int] = (
     return np.clip(np.rint(pixels), 0, 255).astype(np.uint8), inverted
 
 
+_NEGATIVE = bytes(range(255, -1, -1))  # byte v becomes 255 - v
+
+
 def _as_it_is(image: Any, invert: str, size: tuple[int, int]) -> tuple[np.ndarray, bool] | None:
     """An 8-bit grey image of ``size`` on black or white (a Fashion-MNIST image, a drawn one): the
-    general path's result, at most inverted, without its float arithmetic; None for any other image."""
-    if image.mode != "L" or image.size != (size[1], size[0]):
+    general path's result, at most inverted; None for any other image.
+
+    Every request the server classifies comes this way, so it works on the image's bytes (a handful
+    of C calls) instead of float arrays (a few dozen numpy calls, 3× the time).
+    """
+    height, width = size
+    if image.mode != "L" or image.size != (width, height):
         return None
-    pixels = np.asarray(image)  # (H, W) uint8
-    level = border_level(pixels)
+    data = image.tobytes()  # row after row, one byte per pixel
+    inner = slice(width, (height - 1) * width, width)  # rows 1 .. H-2 of column 0
+    ring = sorted(data[:width] + data[-width:] + data[inner] + data[inner.start + width - 1 : inner.stop : width])
+    middle = len(ring) // 2  # `border_level`'s median, to the bit
+    level = float(ring[middle]) if len(ring) % 2 else (ring[middle - 1] + ring[middle]) / 2
     inverted = invert == "yes" or (invert == "auto" and level > 127.5)
     if (255.0 - level if inverted else level) != 0:  # a grey background: the general path stretches it
         return None
-    return (255 - pixels if inverted else pixels.copy()), inverted
+    pixels = bytearray(data.translate(_NEGATIVE) if inverted else data)  # a writable copy
+    return np.frombuffer(pixels, dtype=np.uint8).reshape(height, width), inverted

@@ -57,11 +57,11 @@ class LinearScorer:
         weight, bias = linear_parameters(model)  # (num_classes, num_inputs), (num_classes,)
         self.weight_t = np.ascontiguousarray(weight.numpy().T, dtype=np.float32)  # (num_inputs, num_classes)
         self.bias = bias.numpy().astype(np.float32)
+        self._per_level = self.weight_t / np.float32(255)  # W for pixels 0..255: (x / 255) W = x (W / 255)
 
     def logits(self, pixels: np.ndarray) -> np.ndarray:
         """``(N, num_classes)`` float32 logits of ``(N, H, W)`` uint8 images (light object on dark)."""
-        x = pixels.reshape(len(pixels), -1).astype(np.float32) / np.float32(255)  # (N, H·W) in [0, 1]
-        return x @ self.weight_t + self.bias
+        return pixels.reshape(len(pixels), -1) @ self._per_level + self.bias  # uint8 times float32: float32
 
 
 def top_k(logits: Sequence[float], k: int) -> list[tuple[int, float]]:
@@ -108,7 +108,8 @@ def classify(
         >>> result[0]["image"], len(result[0]["top_k"]), sorted(result[0]["top_k"][0])
         ('black.png', 2, ['class', 'label', 'probability'])
     """
-    logits = scorer.logits(np.stack([p for _, p, _ in images])).tolist()  # (N, num_classes)
+    pixels = images[0][1][None] if len(images) == 1 else np.stack([p for _, p, _ in images])  # (N, H, W)
+    logits = scorer.logits(pixels).tolist()  # (N, num_classes)
     return [
         {"image": name, "inverted": inverted, "top_k": _top(top_k(row, k), names)}
         for (name, _, inverted), row in zip(images, logits)
