@@ -79,7 +79,7 @@ def _results(run: ServedRun, images: list[tuple[str, np.ndarray, bool]], k: int,
     return JSONResponse({"results": results})
 
 
-@router.post("/predict", response_model=Results, response_model_exclude_none=True,
+@router.post("/predict", response_model=Results,
              openapi_extra={**MULTIPART_BODY, "parameters": query_parameters(PredictQuery)})  # fmt: skip
 async def predict(request: Request, run: ServedRun = Depends(current_run)) -> JSONResponse:
     """Classify one or more image files (fields named `file`), as `softmaxreg predict --json` does.
@@ -133,8 +133,7 @@ def _to_uint8(rows: list[list[float]], size: tuple[int, int]) -> np.ndarray:
     return np.rint(x * 255).astype(np.uint8)
 
 
-@router.post("/predict/pixels", response_model=Results, response_model_exclude_none=True,
-             dependencies=[Depends(_require_json)])  # fmt: skip
+@router.post("/predict/pixels", response_model=Results, dependencies=[Depends(_require_json)])
 async def predict_pixels(
     body: Pixels,
     top_k: int = TopK,
