@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
+from typing import Any
 
 from softmaxreg.errors import ConfigError
 
@@ -75,3 +77,22 @@ def check_choice(name: str, value: object, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise _fail(name, "one of " + ", ".join(repr(c) for c in choices), value)
     return value  # type: ignore[return-value]
+
+
+def env_number(name: str, default: Any, kind: type = float, minimum: float = 0.0) -> Any:
+    """The environment variable ``name`` as a finite ``kind`` (float or int) ≥ ``minimum``; ``default`` if unset.
+
+    Raises:
+        ConfigError: it is set to anything else ("`NAME` must be ...; got 'text'. Unset it or fix its value.").
+    """
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or not value >= minimum or value == math.inf:
+        what = "a positive number of seconds" if kind is float else "a non-negative integer"
+        raise _fail(name, what, text, "Unset it or fix its value.")
+    return value

@@ -47,6 +47,7 @@ from typing import Any, TypeVar
 
 import torch
 
+from softmaxreg._validate import env_number
 from softmaxreg.errors import ConfigError, DistributedError
 
 T = TypeVar("T")
@@ -73,16 +74,7 @@ def timeout_seconds() -> float:
     Raises:
         ConfigError: the variable is not a positive number.
     """
-    text = os.environ.get(TIMEOUT_ENV, "").strip()
-    if not text:
-        return DEFAULT_TIMEOUT
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (0 < value < math.inf):
-        raise ConfigError(f"`{TIMEOUT_ENV}` must be a positive number of seconds; got {text!r}.")
-    return value
+    return env_number(TIMEOUT_ENV, DEFAULT_TIMEOUT, float, minimum=math.ulp(0.0))  # any positive number
 
 
 def launched() -> bool:

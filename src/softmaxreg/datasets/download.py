@@ -41,7 +41,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from softmaxreg._atomic import atomic_open
-from softmaxreg.errors import ConfigError, DownloadError, IDXFormatError, MachineError
+from softmaxreg._validate import env_number
+from softmaxreg.errors import DownloadError, IDXFormatError, MachineError
 from softmaxreg.datasets.idx import MAX_CONTENT_BYTES, decompress, max_compressed_bytes
 
 logger = logging.getLogger(__name__)
@@ -66,28 +67,14 @@ def mirrors() -> tuple[str, ...]:
     return tuple(url if url.endswith("/") else url + "/" for url in value) or MIRRORS
 
 
-def _env_number(name: str, default: float, kind: type, minimum: float) -> Any:
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = kind(text)
-    except ValueError:
-        value = None
-    if value is None or not value >= minimum or value == float("inf"):
-        what = "a positive number of seconds" if kind is float else "a non-negative integer"
-        raise ConfigError(f"`{name}` must be {what}; got {text!r}. Unset it or fix its value.")
-    return value
-
-
 def timeout() -> float:
     """Seconds to wait for a connection or a read (``SOFTMAXREG_TIMEOUT``, default 30)."""
-    return _env_number("SOFTMAXREG_TIMEOUT", TIMEOUT_SECONDS, float, 1e-3)
+    return env_number("SOFTMAXREG_TIMEOUT", TIMEOUT_SECONDS, float, 1e-3)
 
 
 def retries() -> int:
     """Extra rounds over the mirrors after a failed one (``SOFTMAXREG_RETRIES``, default 2)."""
-    return _env_number("SOFTMAXREG_RETRIES", RETRIES, int, 0)
+    return env_number("SOFTMAXREG_RETRIES", RETRIES, int, 0)
 
 
 def show_progress(progress: bool | None = None) -> bool:
