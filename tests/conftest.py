@@ -131,6 +131,26 @@ def fashion(real_data_dir):
     return softmaxreg.FashionMNIST(batch_size=256, root=real_data_dir)
 
 
+@pytest.fixture
+def book_data_dir(real_data_dir, monkeypatch):
+    """Let the book's lines that name no folder (``d2l.FashionMNIST(...)``,
+    ``d2l.load_data_fashion_mnist(...)``) find the real data."""
+    monkeypatch.setenv("SOFTMAXREG_DATA", str(real_data_dir))
+    return real_data_dir
+
+
+@pytest.fixture
+def one_thread():
+    """Train with one intra-op thread: on a shared 2-core runner, spinning OpenMP threads make
+    the book's fits several times slower; the results are the same."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 # -- subprocesses ----------------------------------------------------------------------------------
 
 

@@ -28,23 +28,6 @@ def close_figures():
     _display.set_format("png")  # undo d2l.use_svg_display()
 
 
-@pytest.fixture
-def book_data_dir(real_data_dir, monkeypatch):
-    """Let the book's ``d2l.FashionMNIST(...)`` lines, which name no folder, find the real data."""
-    monkeypatch.setenv("SOFTMAXREG_DATA", str(real_data_dir))
-    return real_data_dir
-
-
-@pytest.fixture
-def one_thread():
-    """Train with one intra-op thread: on a shared 2-core runner, spinning OpenMP threads make
-    these fits several times slower; the results are the same."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 # -- §4.2 The Image Classification Dataset -----------------------------------------------------------
 
 

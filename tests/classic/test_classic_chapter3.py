@@ -35,23 +35,6 @@ def close_figures():
     _display.set_format("png")  # undo d2l.use_svg_display()
 
 
-@pytest.fixture
-def book_data_dir(real_data_dir, monkeypatch):
-    """Let the book's ``d2l.load_data_fashion_mnist(...)``, which names no folder, find the real data."""
-    monkeypatch.setenv("SOFTMAXREG_DATA", str(real_data_dir))
-    return real_data_dir
-
-
-@pytest.fixture
-def one_thread():
-    """One intra-op thread: on a shared 2-core runner, spinning OpenMP threads make training several
-    times slower; the results are the same."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _epochs(caplog):
     """The per-epoch numbers train_ch3 logged: [(train_loss, train_acc, test_acc), ...]."""
     pattern = r"epoch \d+: train loss ([\d.]+), train acc ([\d.]+), test acc ([\d.]+)"
