@@ -64,11 +64,24 @@ class LinearScorer:
         return pixels.reshape(len(pixels), -1) @ self._per_level + self.bias  # uint8 times float32: float32
 
 
-def top_k(logits: Sequence[float], k: int) -> list[tuple[int, float]]:
-    """The ``k`` most probable classes of one row of logits, with their softmax probabilities.
+def softmax(logits: Sequence[float]) -> list[float]:
+    """The probabilities of one row of logits, stable (the largest logit is shifted to 0).
 
     Plain Python floats (float64), not torch or numpy: for the ten scores of the one image a request
     holds, every array call costs more than the arithmetic.
+
+    Examples:
+        >>> [round(p, 3) for p in softmax([0.0, 2.0, 1000.0])]
+        [0.0, 0.0, 1.0]
+    """
+    largest = max(logits)
+    exps = [math.exp(logit - largest) for logit in logits]  # the largest is 1: no overflow
+    total = math.fsum(exps)
+    return [e / total for e in exps]
+
+
+def top_k(logits: Sequence[float], k: int) -> list[tuple[int, float]]:
+    """The ``k`` most probable classes of one row of logits, with their `softmax` probabilities.
 
     Returns:
         ``[(label, probability), ...]``, most probable first (of equal ones, the lower label first).
@@ -77,11 +90,9 @@ def top_k(logits: Sequence[float], k: int) -> list[tuple[int, float]]:
         >>> [(label, round(p, 3)) for label, p in top_k([0.0, 2.0, 1.0], 2)]
         [(1, 0.665), (2, 0.245)]
     """
-    largest = max(logits)
-    exps = [math.exp(logit - largest) for logit in logits]  # the largest is 1: no overflow
-    total = math.fsum(exps)
-    ranked = sorted(range(len(exps)), key=exps.__getitem__, reverse=True)[:k]  # a stable sort: ties keep label order
-    return [(label, exps[label] / total) for label in ranked]
+    probabilities = softmax(logits)
+    ranked = sorted(range(len(probabilities)), key=probabilities.__getitem__, reverse=True)  # stable: ties by label
+    return [(label, probabilities[label]) for label in ranked[:k]]
 
 
 def classify(

@@ -63,14 +63,19 @@ class Results(BaseModel):
     results: list[Result] = Field(description="one per file, in the order sent")
 
 
-class PredictQuery(BaseModel):
-    """The query parameters of ``POST /api/predict``, read by the handler itself (see `query_parameters`)."""
+class PixelsQuery(BaseModel):
+    """The query parameters of ``POST /api/predict/pixels``."""
 
     top_k: int = Field(3, ge=1, le=10, description="classes per image, most probable first")
+    lang: Literal["en", "vi"] | None = Field(None, description="language of class names (default: the run's)")
+
+
+class PredictQuery(PixelsQuery):
+    """The query parameters of ``POST /api/predict``, read by the handler itself (see `query_parameters`)."""
+
     invert: Literal["auto", "yes", "no"] = Field(
         "auto", description="make the image light-on-dark: auto (when its border is light), yes, no"
     )
-    lang: Literal["en", "vi"] | None = Field(None, description="language of class names (default: the run's)")
     explain: bool = Field(False, description="also return the 28×28 input, all logits and the maps w_c ⊙ x")
 
 

@@ -66,8 +66,6 @@ class ServedRun:
     model: Any
     scorer: Any  # the model as a `softmaxreg.runs.inference.LinearScorer`: what predictions use
     meta: dict[str, Any]
-    templates: np.ndarray  # (num_classes, H, W) float32: w_c drawn as an image
-    biases: np.ndarray  # (num_classes,) float32
     history: list[dict[str, float]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _predictions: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
@@ -85,19 +83,25 @@ class ServedRun:
         run_dir = Path(run_dir)
         folder.read_config(run_dir)  # a run folder? (the same first check as evaluate and predict)
         model, meta = load_model(run_dir)
-        scorer = LinearScorer(model)
-        height, width = tuple(meta.get("input_shape", (1, 28, 28)))[-2:]
-        templates = scorer.weight_t.T.reshape(-1, height, width)  # (num_classes, H, W)
-        biases = scorer.bias
         try:
             history = folder.read_metrics(run_dir)
         except SoftmaxRegError:  # a run cut short before its first epoch's row: no curves, still servable
             history = []
-        return cls(run_dir, model, scorer, meta, templates, biases, history)
+        return cls(run_dir, model, LinearScorer(model), meta, history)
 
     @property
     def input_size(self) -> tuple[int, int]:
         return tuple(self.meta.get("input_shape", (1, 28, 28))[-2:])  # type: ignore[return-value]
+
+    @property
+    def templates(self) -> np.ndarray:
+        """``(num_classes, H, W)`` float32: each class's weights w_c drawn as an image."""
+        return self.scorer.weight_t.T.reshape(-1, *self.input_size)
+
+    @property
+    def biases(self) -> np.ndarray:
+        """``(num_classes,)`` float32."""
+        return self.scorer.bias
 
     def class_names(self, lang: str | None) -> tuple[str, ...]:
         """Names in ``lang``, or the run's own names (``model.json``) when no language is asked for."""
@@ -115,15 +119,14 @@ class ServedRun:
 
         The logits are those the prediction used; each contribution map sums, with the class's bias, to its logit.
         """
-        from softmaxreg.runs.inference import top_k
+        from softmaxreg.runs.inference import softmax
 
         logits = self.scorer.logits(pixels[None])[0].tolist()  # (num_classes,): what the prediction used
         x = pixels.astype(np.float32) / 255  # (H, W) in [0, 1], as the model takes it
-        probabilities = dict(top_k(logits, len(logits)))
         return {
             "input": pixels.tolist(),
             "logits": logits,
-            "probabilities": [probabilities[label] for label in range(len(logits))],
+            "probabilities": softmax(logits),
             "contributions": np.round(self.templates * x, 5).tolist(),  # (num_classes, H, W)
         }
 

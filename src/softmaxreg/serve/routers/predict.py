@@ -6,7 +6,7 @@ Both prepare images as ``softmaxreg predict`` does and build each result with th
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated
 
 import numpy as np
 from fastapi import APIRouter, Depends, Query, Request
@@ -21,7 +21,7 @@ from softmaxreg.runs.inference import classify
 from softmaxreg.serve.dependencies import current_run
 from softmaxreg.serve.errors import BadInputError
 from softmaxreg.serve.multipart import MAX_PARTS, TooManyPartsError, boundary, read_parts
-from softmaxreg.serve.schemas import Pixels, PredictQuery, Results, error_responses, query_parameters
+from softmaxreg.serve.schemas import Pixels, PixelsQuery, PredictQuery, Results, error_responses, query_parameters
 from softmaxreg.serve.state import ServedRun
 
 router = APIRouter(prefix="/api", tags=["predict"], responses=error_responses(400, 413, 415, 422, 503))
@@ -40,8 +40,6 @@ MULTIPART_BODY = {
         },
     }
 }
-TopK = Query(3, ge=1, le=10, description="classes per image, most probable first")
-Lang = Query(None, description="language of class names (default: the run's)")
 
 
 async def _uploads(request: Request) -> list[tuple[str, bytes]]:
@@ -136,9 +134,9 @@ def _to_uint8(rows: list[list[float]], size: tuple[int, int]) -> np.ndarray:
 @router.post("/predict/pixels", response_model=Results, dependencies=[Depends(_require_json)])
 async def predict_pixels(
     body: Pixels,
-    top_k: int = TopK,
-    lang: Literal["en", "vi"] | None = Lang,
+    query: Annotated[PixelsQuery, Query()],
     run: ServedRun = Depends(current_run),
 ) -> JSONResponse:
     """Classify a drawn image, 28×28 numbers in [0, 1], light on black; with the scores and maps the page draws."""
-    return _results(run, [("pixels", _to_uint8(body.pixels, run.input_size), False)], top_k, lang, explain=True)
+    pixels = _to_uint8(body.pixels, run.input_size)
+    return _results(run, [("pixels", pixels, False)], query.top_k, query.lang, explain=True)
