@@ -81,8 +81,12 @@ def _report(device: torch.device, rounds: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds per shape (default 15)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch intra-op threads (default: 1, then torch's default if that is more)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch intra-op threads (default: 1, then torch's default if that is more)",
+    )
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     args = parser.parse_args()
     device = torch.device(args.device)

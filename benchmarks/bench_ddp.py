@@ -91,7 +91,9 @@ def main() -> None:
                 best[name] = r
     rows = list(best.items())
     base = rows[0][1]["epoch_s"]
-    print(f"{'set-up':<24}{'threads':>8}{'s/epoch':>9}{'× first':>10}{'ms/step':>9}{'all-reduce/step':>17}{'val_acc':>9}")
+    print(
+        f"{'set-up':<24}{'threads':>8}{'s/epoch':>9}{'× first':>10}{'ms/step':>9}{'all-reduce/step':>17}{'val_acc':>9}"
+    )
     for name, r in rows:
         reduce = f"{r['allreduce_s'] * 1e6:.0f} µs" if r["allreduce_s"] else "-"
         print(f"{name:<24}{r['threads']:>8}{r['epoch_s']:>9.3f}{r['epoch_s'] / base:>10.2f}"

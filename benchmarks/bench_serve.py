@@ -83,7 +83,9 @@ async def _client(host: str, port: int, request: bytes, deadline: float, latenci
 
 
 async def measure(host: str, port: int, request: bytes, clients: int, seconds: float) -> dict[str, float]:
-    await asyncio.gather(*(_client(host, port, request, time.perf_counter() + 0.3, []) for _ in range(clients)))  # warm up
+    await asyncio.gather(
+        *(_client(host, port, request, time.perf_counter() + 0.3, []) for _ in range(clients))
+    )  # warm up
     latencies: list[float] = []
     start = time.perf_counter()
     errors = await asyncio.gather(*(_client(host, port, request, start + seconds, latencies) for _ in range(clients)))
@@ -137,7 +139,9 @@ def bench(run_dir: Path, workers: int, clients: list[int], seconds: float) -> di
 
 def _train_run(folder: Path) -> Path:
     out = folder / "run"
-    subprocess.run([sys.executable, "-m", "softmaxreg", "train", "--epochs", "1", "--quiet", "--out", str(out)], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "softmaxreg", "train", "--epochs", "1", "--quiet", "--out", str(out)], check=True
+    )
     return out
 
 
@@ -150,7 +154,9 @@ def main() -> None:
     args = parser.parse_args()
     clients = [int(c) for c in args.clients.split(",")]
     requests_cache.update(requests())
-    print(f"bodies: png28 {len(requests_cache['png28']):,} bytes, photo {len(requests_cache['photo']):,} bytes (3000x2000 JPEG)")
+    print(
+        f"bodies: png28 {len(requests_cache['png28']):,} bytes, photo {len(requests_cache['photo']):,} bytes (3000x2000 JPEG)"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = Path(args.run_dir) if args.run_dir else _train_run(Path(tmp))
         for workers in [int(w) for w in args.workers.split(",")]:

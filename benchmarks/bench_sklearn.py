@@ -77,7 +77,9 @@ def main() -> None:
         print(f"  {name:<32} {baselines[name][0]:7.2f} s  accuracy {baselines[name][1]:.4f}", flush=True)
     best = max(acc for _, acc in baselines.values())
     fastest = min(s for s, _ in baselines.values())
-    print(f"  accuracy − best baseline: {accuracy - best:+.4f} (target ≥ −0.002: {'met' if accuracy >= best - 0.002 else 'NOT met'})")
+    print(
+        f"  accuracy − best baseline: {accuracy - best:+.4f} (target ≥ −0.002: {'met' if accuracy >= best - 0.002 else 'NOT met'})"
+    )
     print(f"  faster baseline / ours: {fastest / seconds:.1f}× (target ≥ 10×: {'met' if fastest >= 10 * seconds else 'NOT met'})"
           f"; with our median fit ({np.median([s for s, _ in ours]):.2f} s): {fastest / np.median([s for s, _ in ours]):.1f}×")  # fmt: skip
 
@@ -91,7 +93,9 @@ def main() -> None:
             print(f"  {load.__name__[5:]:<14} {type(estimator).__name__:<28} accuracy {scores[type(estimator).__name__].mean():.4f}"
                   f"  ({time.perf_counter() - started:.2f} s)")  # fmt: skip
         gap = scores["SoftmaxRegressionClassifier"].mean() - scores["LogisticRegression"].mean()
-        print(f"  {load.__name__[5:]:<14} difference {gap:+.4f} (target within ±0.01: {'met' if abs(gap) <= 0.01 else 'NOT met'})")
+        print(
+            f"  {load.__name__[5:]:<14} difference {gap:+.4f} (target within ±0.01: {'met' if abs(gap) <= 0.01 else 'NOT met'})"
+        )
 
 
 if __name__ == "__main__":

@@ -201,8 +201,10 @@ def recipes(data: d2l.FashionMNIST, device: torch.device, repeat: int) -> None:
             if name not in best or seconds < best[name][0]:
                 best[name] = (seconds, result.history[-1]["val_acc"])
     for name, (seconds, accuracy) in best.items():
-        print(f"--recipe {name:<5} {RECIPES[name].epochs:>2} epochs: {seconds:5.2f} s of training, test accuracy "
-              f"{accuracy:.4f}" + ("  (target >= 0.846 in <= 3.5 s)" if name == "best" else ""))
+        print(
+            f"--recipe {name:<5} {RECIPES[name].epochs:>2} epochs: {seconds:5.2f} s of training, test accuracy "
+            f"{accuracy:.4f}" + ("  (target >= 0.846 in <= 3.5 s)" if name == "best" else "")
+        )
 
 
 def data_load_times() -> tuple[float, float]:
@@ -248,8 +250,10 @@ def main() -> None:
     runs = [_cli_train(args.epochs) for _ in range(3)]
     train_seconds, train_rss = statistics.median(r[0] for r in runs), max(r[1] for r in runs)
     print(f"python -c 'import torch': {torch_import:.2f} s")
-    print(f"softmaxreg train ({args.epochs} epochs): {train_seconds:.2f} s = {train_seconds / torch_import:.1f}x import "
-          f"torch (target <= 3), peak RSS {train_rss:.0f} MB (target <= 600)")
+    print(
+        f"softmaxreg train ({args.epochs} epochs): {train_seconds:.2f} s = {train_seconds / torch_import:.1f}x import "
+        f"torch (target <= 3), peak RSS {train_rss:.0f} MB (target <= 600)"
+    )
 
 
 if __name__ == "__main__":

@@ -259,7 +259,9 @@ def trained_run(real_data_dir, tmp_path_factory):
     result = run_cli("train", "--epochs", "3", "--data-dir", str(real_data_dir), cwd=base, env=cli_env(base))
     assert result.returncode == 0, result.stderr
     (run_dir,) = (base / "runs").iterdir()
-    return SimpleNamespace(cwd=base, dir=run_dir, stdout=result.stdout, stderr=result.stderr, real_data_dir=real_data_dir)
+    return SimpleNamespace(
+        cwd=base, dir=run_dir, stdout=result.stdout, stderr=result.stderr, real_data_dir=real_data_dir
+    )
 
 
 # -- softmaxreg serve ------------------------------------------------------------------------------

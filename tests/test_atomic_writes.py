@@ -15,10 +15,10 @@ import torch
 
 import softmaxreg
 from softmaxreg import _atomic
-from softmaxreg.runs import checkpoint, figures, folder
 from softmaxreg.book.board import ProgressBoard
-from softmaxreg.runs.checkpoint import TrainingState, capture_rng
 from softmaxreg.models import SoftmaxRegression
+from softmaxreg.runs import checkpoint, figures, folder
+from softmaxreg.runs.checkpoint import TrainingState, capture_rng
 
 SRC = Path(softmaxreg.__file__).parent  # the whole package, every layer
 # .lock: the run's claim on its folder (softmaxreg.runs.lock), not a run file, but it stays
@@ -53,10 +53,16 @@ def _board(seed):
 
 # writer name -> (write version `seed` into `folder`, the files it writes)
 WRITERS = {
-    "metrics.csv": (lambda d, s: folder.write_metrics(d, [{"epoch": e, "train_loss": 0.5} for e in range(1, s + 1)]), ["metrics.csv"]),
+    "metrics.csv": (
+        lambda d, s: folder.write_metrics(d, [{"epoch": e, "train_loss": 0.5} for e in range(1, s + 1)]),
+        ["metrics.csv"],
+    ),
     "summary.json": (lambda d, s: folder.write_summary(d, {"epochs": s}), ["summary.json"]),
     "config.json": (lambda d, s: folder.write_config(d, {"epochs": s}), ["config.json"]),
-    "model checkpoint": (lambda d, s: checkpoint.save_checkpoint(_model(s), d, {"epoch": s}), ["model.safetensors", "model.json"]),
+    "model checkpoint": (
+        lambda d, s: checkpoint.save_checkpoint(_model(s), d, {"epoch": s}),
+        ["model.safetensors", "model.json"],
+    ),
     "resume state": (lambda d, s: checkpoint.save_training_state(d, _state(s)), ["resume.safetensors", "resume.json"]),
     "curves.png": (lambda d, s: _board(s).save(d / "curves.png"), ["curves.png"]),
     "a figure (evaluate, sweep)": (lambda d, s: figures.save(_figure(s), d / "weights.png"), ["weights.png"]),
@@ -131,7 +137,9 @@ def test_a_failed_write_leaves_the_previous_file_whole(tmp_path, monkeypatch, wr
 
 def test_every_writer_in_softmaxreg_goes_through_atomic_writes():
     """No module writes a file directly, except the two that stage and rename their own (data files)."""
-    direct = re.compile(r"\.write_(text|bytes)\(|open\([^)]*['\"][wax]b?['\"]|\.savefig\(\s*(?!buffer)|np\.save|\.tofile\(")
+    direct = re.compile(
+        r"\.write_(text|bytes)\(|open\([^)]*['\"][wax]b?['\"]|\.savefig\(\s*(?!buffer)|np\.save|\.tofile\("
+    )
     own_staging = {"_atomic.py", "download.py", "decoded_cache.py"}
     offenders = [f"{p.name}:{i}: {line.strip()}" for p in SRC.rglob("*.py") if p.name not in own_staging
                  for i, line in enumerate(p.read_text().splitlines(), 1)
@@ -140,8 +148,6 @@ def test_every_writer_in_softmaxreg_goes_through_atomic_writes():
 
 
 # -- a real run whose epoch save fails ---------------------------------------------------------------
-
-
 
 
 @pytest.fixture

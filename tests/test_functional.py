@@ -154,8 +154,13 @@ def test_empty_batch_mean_is_nan_like_torch():
 EDGE_ROWS = {
     # row: (logsumexp, softmax, log_softmax, losses for y = 0, 1, 2)
     "one finite among -inf": ([-INF, 3.0, -INF], 3.0, [0, 1, 0], [-INF, 0, -INF], [INF, 0, INF]),
-    "some -inf": ([-INF, 0.0, 0.0], math.log(2), [0, 0.5, 0.5], [-INF, -math.log(2), -math.log(2)],
-                  [INF, math.log(2), math.log(2)]),
+    "some -inf": (
+        [-INF, 0.0, 0.0],
+        math.log(2),
+        [0, 0.5, 0.5],
+        [-INF, -math.log(2), -math.log(2)],
+        [INF, math.log(2), math.log(2)],
+    ),
     "all -inf": ([-INF, -INF, -INF], -INF, [NAN] * 3, [NAN] * 3, [NAN] * 3),
     "+inf": ([INF, 0.0, 1.0], INF, [NAN] * 3, [NAN] * 3, [NAN] * 3),
     "two +inf": ([INF, INF, 0.0], INF, [NAN] * 3, [NAN] * 3, [NAN] * 3),
@@ -253,20 +258,37 @@ def test_float16_logits_near_its_maximum_do_not_overflow_inside():
 @pytest.mark.parametrize(
     ("logits", "y", "match"),
     [
-        (torch.zeros(4, 10), torch.tensor([0, 1, 10, 2]),
-         r"`y` must hold class indices in 0\.\.9 \(10 classes\); got 10\."),
-        (torch.zeros(2, 3), torch.tensor([-1, 0]), r"`y` must hold class indices in 0\.\.2 \(3 classes\); got -1\. "
-         r"Labels starting at 1 need y - 1"),
-        (torch.zeros(2, 3), torch.tensor([0.0, 1.0]),
-         r"`y` must hold integer class indices; got dtype torch\.float32\. Convert with y\.long\(\)\."),
+        (
+            torch.zeros(4, 10),
+            torch.tensor([0, 1, 10, 2]),
+            r"`y` must hold class indices in 0\.\.9 \(10 classes\); got 10\.",
+        ),
+        (
+            torch.zeros(2, 3),
+            torch.tensor([-1, 0]),
+            r"`y` must hold class indices in 0\.\.2 \(3 classes\); got -1\. "
+            r"Labels starting at 1 need y - 1",
+        ),
+        (
+            torch.zeros(2, 3),
+            torch.tensor([0.0, 1.0]),
+            r"`y` must hold integer class indices; got dtype torch\.float32\. Convert with y\.long\(\)\.",
+        ),
         (torch.zeros(2, 3), torch.tensor([True, False]), r"`y` must hold integer class indices; got dtype torch\.bool"),
-        (torch.zeros(2, 3), torch.tensor([[0], [1]]),
-         r"`y` must have shape \(2,\) to match `logits` of shape \(2, 3\); got \(2, 1\)\. "
-         r"Flatten it with y\.reshape\(-1\)\."),
+        (
+            torch.zeros(2, 3),
+            torch.tensor([[0], [1]]),
+            r"`y` must have shape \(2,\) to match `logits` of shape \(2, 3\); got \(2, 1\)\. "
+            r"Flatten it with y\.reshape\(-1\)\.",
+        ),
         (torch.zeros(2, 3), torch.tensor([0, 1, 2]), r"`y` must have shape \(2,\) .*; got \(3,\)"),
         (torch.zeros(2, 3), [0, 1], r"`y` must be a tensor of class indices; got list"),
-        (torch.zeros(2, 3, dtype=torch.int64), torch.tensor([0, 1]), r"`logits` must be a floating-point tensor; "
-         r"got dtype torch\.int64"),
+        (
+            torch.zeros(2, 3, dtype=torch.int64),
+            torch.tensor([0, 1]),
+            r"`logits` must be a floating-point tensor; "
+            r"got dtype torch\.int64",
+        ),
         (torch.tensor(1.0), torch.tensor(0), r"`logits` must have shape \(batch_size, num_outputs\)"),
         (torch.zeros(2, 0), torch.tensor([0, 0]), r"num_outputs ≥ 1; got \(2, 0\)"),
     ],
@@ -321,8 +343,9 @@ def test_adding_a_constant_per_row_changes_nothing(array, shift):
     torch.testing.assert_close(functional.softmax(x + c), functional.softmax(x), rtol=0, atol=1e-12)
     torch.testing.assert_close(functional.log_softmax(x + c), functional.log_softmax(x), rtol=0, atol=1e-9)
     torch.testing.assert_close(functional.logsumexp(x + c), functional.logsumexp(x) + c[:, 0], rtol=1e-12, atol=1e-9)
-    torch.testing.assert_close(functional.cross_entropy(x + c, y, "none"), functional.cross_entropy(x, y, "none"),
-                               rtol=0, atol=1e-9)
+    torch.testing.assert_close(
+        functional.cross_entropy(x + c, y, "none"), functional.cross_entropy(x, y, "none"), rtol=0, atol=1e-9
+    )
 
 
 def _exact_losses(logits, y):
@@ -423,8 +446,9 @@ def test_cuda_results_and_gradients_match_the_cpu(dtype):
         on_gpu.sum().backward()
         torch.testing.assert_close(gpu.grad.cpu(), cpu.grad, rtol=rtol, atol=atol)
     for name in ORACLES:
-        torch.testing.assert_close(getattr(functional, name)(logits.cuda()).cpu(), getattr(functional, name)(logits),
-                                   rtol=rtol, atol=atol)
+        torch.testing.assert_close(
+            getattr(functional, name)(logits.cuda()).cpu(), getattr(functional, name)(logits), rtol=rtol, atol=atol
+        )
 
 
 @needs_cuda

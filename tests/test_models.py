@@ -8,8 +8,8 @@ import torch
 import softmaxreg as d2l
 from softmaxreg import functional, numerics
 from softmaxreg.book.data import TensorLoader
-from softmaxreg.errors import ConfigError
 from softmaxreg.datasets.fashion_mnist import to_float_batch
+from softmaxreg.errors import ConfigError
 from softmaxreg.models import SoftmaxRegression, SoftmaxRegressionScratch, build_model
 
 

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
-
 from conftest import SRC
+from nbclient import NotebookClient
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "examples" / "softmax_regression_concise.ipynb"
 IMAGE_TYPES = {"image/png", "image/svg+xml"}
@@ -23,7 +22,9 @@ def _cell(nb, tag):
 
 def _seconds(cell) -> float:
     timing = cell.metadata["execution"]
-    busy, idle = (datetime.fromisoformat(timing[k].replace("Z", "+00:00")) for k in ("iopub.status.busy", "iopub.status.idle"))
+    busy, idle = (
+        datetime.fromisoformat(timing[k].replace("Z", "+00:00")) for k in ("iopub.status.busy", "iopub.status.idle")
+    )
     return (idle - busy).total_seconds()
 
 
@@ -80,7 +81,9 @@ def execute(notebook: Path, real_data_dir: Path, tmp_path_factory) -> tuple:
     os.environ.pop("MPLBACKEND", None)  # the kernel uses Jupyter's inline backend, as for a learner
     try:
         nb = nbformat.read(notebook, as_version=4)
-        client = CountingClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path_factory.mktemp("nb"))}})
+        client = CountingClient(
+            nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path_factory.mktemp("nb"))}}
+        )
         client.execute()  # raises CellExecutionError if a cell fails
     finally:
         for key, value in saved.items():
@@ -139,7 +142,9 @@ def test_final_cell_prints_the_test_accuracy_and_shows_misclassified_images(exec
     text = "".join(o.text for o in cell.outputs if o.output_type == "stream")
     accuracy = float(re.search(r"test accuracy: (0\.\d+)", text).group(1))
     assert accuracy >= 0.82, text  # 20 seeds give 0.809-0.835
-    (quoted,) = re.findall(r"prints `test accuracy: (0\.\d{4})`", (SRC.parent / "README.md").read_text(encoding="utf-8"))
+    (quoted,) = re.findall(
+        r"prints `test accuracy: (0\.\d{4})`", (SRC.parent / "README.md").read_text(encoding="utf-8")
+    )
     assert f"{accuracy:.4f}" == quoted, text  # what the README says SEED = 1 prints
     images = [o for o in cell.outputs if o.output_type == "display_data" and IMAGE_TYPES & set(o.data)]
     assert len(images) == 1

@@ -15,8 +15,8 @@ import sys
 
 import pytest
 import torch
-
 from conftest import SRC, run_cli
+
 from softmaxreg import functional, numerics
 
 ROWS = {row.name: row for row in numerics.exp_limits()}
@@ -264,8 +264,9 @@ def test_cli_numerics_prints_the_table_and_json():
 
 def test_cli_numerics_never_imports_torch():
     code = "import sys; from softmaxreg.commands.cli import main; main(['numerics']); print('torch' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={"PYTHONPATH": str(SRC)},
-                            timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={"PYTHONPATH": str(SRC)}, timeout=60
+    )
     assert result.stdout.strip().endswith("False"), result.stderr
 
 

@@ -5,10 +5,9 @@ import subprocess
 import sys
 
 import pytest
+from conftest import SRC, run_cli
 
 import softmaxreg
-
-from conftest import SRC, run_cli
 
 
 def _modules_after(code: str) -> set:
@@ -21,8 +20,10 @@ def _modules_after(code: str) -> set:
 
 def test_import_loads_neither_matplotlib_nor_ipython_nor_torch():
     modules = _modules_after("import softmaxreg")
-    assert not {"matplotlib", "IPython", "torch", "torchvision", "pandas", "requests", "onnx", "tensorboard",
-                "sklearn"} & modules
+    assert (
+        not {"matplotlib", "IPython", "torch", "torchvision", "pandas", "requests", "onnx", "tensorboard", "sklearn"}
+        & modules
+    )
 
 
 def test_using_the_api_still_loads_no_plotting_or_ipython():

@@ -20,7 +20,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import SRC
 
 README = SRC.parent / "README.md"

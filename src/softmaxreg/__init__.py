@@ -134,32 +134,60 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # static analysers see the real names
+    from matplotlib import pyplot as plt
+
     from softmaxreg import functional, numerics
+    from softmaxreg.book.aliases import (
+        abs,
+        arange,
+        argmax,
+        astype,
+        concat,
+        cos,
+        cosh,
+        exp,
+        eye,
+        float32,
+        int32,
+        linspace,
+        log,
+        matmul,
+        meshgrid,
+        nn_Module,
+        normal,
+        numpy,
+        ones,
+        rand,
+        randn,
+        reduce_mean,
+        reduce_sum,
+        reshape,
+        sin,
+        sinh,
+        size,
+        stack,
+        tanh,
+        tensor,
+        to,
+        transpose,
+        zeros,
+    )  # fmt: skip  # fmt: skip
     from softmaxreg.book.board import ProgressBoard
     from softmaxreg.book.data import DataModule, TensorLoader
     from softmaxreg.book.devices import cpu, gpu, num_gpus, try_all_gpus, try_gpu
-    from softmaxreg.errors import SoftmaxRegError, TrainingDivergedError
-    from softmaxreg.datasets.fashion_mnist import FashionMNIST
     from softmaxreg.book.hyperparameters import HyperParameters, add_to_class
-    from softmaxreg.datasets.labels import text_labels
-    from softmaxreg.models import SoftmaxRegression, SoftmaxRegressionScratch
-    from softmaxreg.book.module import Classifier, Module
-    from softmaxreg.book.trainer import Trainer
-    from softmaxreg.book.aliases import (
-        arange, argmax, astype, exp, float32, log, matmul, nn_Module, normal, numpy, ones, rand,
-        randn, reduce_mean, reduce_sum, reshape, tensor, to, zeros,
-    )  # fmt: skip
     from softmaxreg.book.linear_regression import SGD, LinearRegression, LinearRegressionScratch
+    from softmaxreg.book.module import Classifier, Module
     from softmaxreg.book.plotting import plot, set_axes, set_figsize, show_images, use_svg_display
     from softmaxreg.book.synthetic import SyntheticRegressionData, synthetic_data
-    from softmaxreg.book.aliases import (
-        abs, concat, cos, cosh, eye, int32, linspace, meshgrid, sin, sinh, size, stack, tanh, transpose,
-    )  # fmt: skip
+    from softmaxreg.book.trainer import Trainer
     from softmaxreg.classic.animator import Animator
     from softmaxreg.classic.data import get_dataloader_workers, get_fashion_mnist_labels, load_data_fashion_mnist
     from softmaxreg.classic.linear import linreg, load_array, sgd
     from softmaxreg.classic.training import accuracy, evaluate_accuracy, predict_ch3, train_ch3, train_epoch_ch3
     from softmaxreg.classic.utils import Accumulator, Timer
-    from softmaxreg.errors import TrainingCheckError
+    from softmaxreg.datasets.fashion_mnist import FashionMNIST
+    from softmaxreg.datasets.labels import text_labels
+    from softmaxreg.errors import SoftmaxRegError, TrainingCheckError, TrainingDivergedError
     from softmaxreg.functional import squared_loss
-    from matplotlib import pyplot as plt
+    from softmaxreg.models import SoftmaxRegression, SoftmaxRegressionScratch

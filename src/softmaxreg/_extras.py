@@ -25,7 +25,7 @@ from softmaxreg.errors import MissingExtraError
 def _missing(module: str, extra: str, purpose: str) -> MissingExtraError:
     top = module.partition(".")[0]
     return MissingExtraError(
-        f"{purpose} needs the package {top}, which is not installed. Install it with: pip install \"softmaxreg[{extra}]\""
+        f'{purpose} needs the package {top}, which is not installed. Install it with: pip install "softmaxreg[{extra}]"'
     )
 
 

@@ -166,7 +166,7 @@ def _label_range_error(y: torch.Tensor, num_outputs: int) -> ConfigError | None:
     if not y.numel():
         return None
     low, high = torch.stack(torch.aminmax(y)).tolist()
-    if 0 <= low and high < num_outputs:
+    if low >= 0 and high < num_outputs:
         return None
     return ConfigError(
         f"`y` must hold class indices in 0..{num_outputs - 1} ({num_outputs} classes); "

@@ -14,9 +14,9 @@ import torch
 from torch import nn
 
 from softmaxreg import functional
-from softmaxreg.errors import ConfigError
 from softmaxreg._validate import check_choice, check_nonnegative_number, check_positive_int, check_positive_number
 from softmaxreg.book.module import Classifier
+from softmaxreg.errors import ConfigError
 
 
 class SoftmaxRegression(Classifier):

@@ -114,7 +114,7 @@ def test_3_2_utilities_and_the_base_classes(capsys, tmp_path):
             self.save_hyperparameters()
 
         def draw(self, x, y, label, every_n=1):
-            raise NotImplemented
+            raise NotImplementedError
 
     class Module(d2l.nn_Module, d2l.HyperParameters):  #@save
         """The base class of models."""

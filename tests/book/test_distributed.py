@@ -18,7 +18,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from conftest import SRC, cli_env, run_cli
 
 pytestmark = [pytest.mark.real_data, pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")]
@@ -104,7 +103,9 @@ def test_a_one_process_run_resumes_with_two(reference, tmp_path):
 
 def _worker_pid(torchrun_pid: int, rank: int) -> int:
     """The pid of the torchrun worker whose environment says ``RANK=rank``."""
-    children = [int(c) for t in Path(f"/proc/{torchrun_pid}/task").iterdir() for c in (t / "children").read_text().split()]
+    children = [
+        int(c) for t in Path(f"/proc/{torchrun_pid}/task").iterdir() for c in (t / "children").read_text().split()
+    ]
     for pid in children:
         if f"RANK={rank}".encode() in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
             return pid
@@ -142,7 +143,8 @@ def test_an_exception_in_one_process_is_named_by_process_0(real_data_dir, tmp_pa
     """Process 1 raises in its 10th step (injected by a sitecustomize module): one line says so."""
     inject = tmp_path / "inject"
     inject.mkdir()
-    (inject / "sitecustomize.py").write_text(textwrap.dedent("""
+    (inject / "sitecustomize.py").write_text(
+        textwrap.dedent("""
         import os
         if os.environ.get("RANK") == "1":
             from softmaxreg.book import optim
@@ -153,7 +155,8 @@ def test_an_exception_in_one_process_is_named_by_process_0(real_data_dir, tmp_pa
                     raise RuntimeError("injected fault")
                 return step(self, *args, **kwargs)
             optim.SGD.step = failing_step
-    """))
+    """)
+    )
     env = {"PYTHONPATH": os.pathsep.join([str(inject), str(SRC)])}
     result = torchrun("-m", "softmaxreg", "train", "--epochs", "1", "--out", "run", "--data-dir", str(real_data_dir),
                       cwd=tmp_path, env=env)  # fmt: skip
@@ -165,7 +168,7 @@ def test_an_exception_in_one_process_is_named_by_process_0(real_data_dir, tmp_pa
     assert result.stderr.count("injected fault") == 1  # no traceback from process 1: the line says it all
 
 
-FOUNDING_CODE = '''\
+FOUNDING_CODE = """\
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -194,15 +197,15 @@ print(X.shape, y.shape)
 model = SoftmaxRegression(num_outputs=10, lr=0.1)
 trainer = d2l.Trainer(max_epochs=10)
 trainer.fit(model, data)
-'''
+"""
 
-REPORT = '''
+REPORT = """
 import json, os, hashlib
 weights = b"".join(p.detach().numpy().tobytes() for p in model.parameters())
 report = json.dumps({"rank": int(os.environ["RANK"]), "history": trainer.history,
                      "weights": hashlib.sha256(weights).hexdigest()})
 os.write(1, f"RESULT {report}\\n".encode())  # one write (< PIPE_BUF): the two processes' lines never interleave
-'''
+"""
 
 
 def test_the_founding_code_trains_data_parallel_unchanged(real_data_dir, tmp_path):

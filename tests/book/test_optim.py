@@ -6,10 +6,9 @@ import sys
 
 import pytest
 import torch
+from conftest import SRC
 
 from softmaxreg.book.optim import SGD
-
-from conftest import SRC
 
 SETTINGS = [
     {},

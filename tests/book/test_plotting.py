@@ -8,12 +8,11 @@ import matplotlib
 import numpy as np
 import pytest
 import torch
+from conftest import SRC, check_png
 from PIL import Image
 
 import softmaxreg as d2l
 from softmaxreg.book import _display
-
-from conftest import SRC, check_png
 
 
 @pytest.fixture(autouse=True)
@@ -42,7 +41,9 @@ def test_plot_several_lines_with_the_books_arguments(tmp_path):
     x = np.arange(-7, 7, 0.01)
     params = [(0, 1), (0, 2), (3, 1)]
     ys = [np.exp(-0.5 * (x - mu) ** 2 / s**2) / np.sqrt(2 * np.pi * s**2) for mu, s in params]
-    ax = d2l.plot(x, ys, xlabel="x", ylabel="p(x)", figsize=(4.5, 2.5), legend=[f"mean {m}, std {s}" for m, s in params])
+    ax = d2l.plot(
+        x, ys, xlabel="x", ylabel="p(x)", figsize=(4.5, 2.5), legend=[f"mean {m}, std {s}" for m, s in params]
+    )
     assert ax is d2l.plt.gca()
     assert [line.get_linestyle() for line in ax.lines] == ["-", "--", "-."]
     assert np.allclose(ax.lines[2].get_ydata(), ys[2])

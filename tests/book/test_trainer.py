@@ -212,7 +212,6 @@ def test_num_gpus_falls_back_to_cpu_like_d2l():
     assert d2l.Trainer(max_epochs=1, num_gpus=1).device == d2l.cpu()
 
 
-
 class ValidateMidEpoch:
     """A callback that calls ``trainer.validate`` in the middle of every epoch (as a user's might)."""
 
@@ -251,5 +250,7 @@ class TurnsNaN(Recording):
 
 def test_validate_called_during_fit_keeps_the_divergence_check():
     data = ToyData(batch_size=4)
-    with pytest.raises(d2l.TrainingDivergedError, match="Expected a finite training loss; got nan at epoch 1, batch 6 "):
+    with pytest.raises(
+        d2l.TrainingDivergedError, match="Expected a finite training loss; got nan at epoch 1, batch 6 "
+    ):
         _fit(TurnsNaN, data, [ValidateMidEpoch(data)])

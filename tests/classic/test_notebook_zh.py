@@ -9,7 +9,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from conftest import check_png
 from test_notebook import IMAGE_TYPES, _cell, _seconds, check_ran_cleanly, execute, stored_notebook
 

@@ -4,8 +4,8 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import SRC, run_cli
+
 from softmaxreg.commands.cli import main
 
 COMMANDS = ("train", "evaluate", "predict", "sweep", "export", "data")

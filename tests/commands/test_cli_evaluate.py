@@ -4,7 +4,6 @@ import csv
 import shutil
 
 import pytest
-
 from conftest import check_png, run_cli
 
 pytestmark = pytest.mark.real_data

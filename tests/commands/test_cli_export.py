@@ -8,9 +8,9 @@ import sys
 import numpy as np
 import pytest
 import torch
+from conftest import run_cli
 from PIL import Image
 
-from conftest import run_cli
 from softmaxreg.runs.checkpoint import load_model
 from softmaxreg.runs.inference import predict_logits
 
@@ -136,7 +136,10 @@ def test_a_damaged_run_folder_is_refused_with_one_line(trained_run, tmp_path, cl
 def test_a_missing_run_folder_is_one_line(tmp_path, cli_in_process):
     code, _, stderr = cli_in_process("export", tmp_path / "nope")
     assert code == 2
-    assert stderr == f"softmaxreg: error: Expected a run folder at {tmp_path / 'nope'}; it does not exist. Pass a folder made by `softmaxreg train`.\n"
+    assert (
+        stderr
+        == f"softmaxreg: error: Expected a run folder at {tmp_path / 'nope'}; it does not exist. Pass a folder made by `softmaxreg train`.\n"
+    )
 
 
 def test_without_the_onnx_extra_export_names_the_pip_command(trained_run, cli_in_process, monkeypatch):

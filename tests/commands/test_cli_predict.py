@@ -3,9 +3,8 @@
 import json
 
 import pytest
-from PIL import Image
-
 from conftest import run_cli
+from PIL import Image
 
 pytestmark = pytest.mark.real_data
 

@@ -7,7 +7,6 @@ import socket
 import subprocess
 
 import pytest
-
 from conftest import run_cli, start_server, stop_server
 
 

@@ -3,7 +3,6 @@
 import csv
 
 import pytest
-
 from conftest import check_png, run_cli
 
 pytestmark = pytest.mark.real_data

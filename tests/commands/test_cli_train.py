@@ -9,7 +9,6 @@ import sys
 import time
 
 import pytest
-
 from conftest import SRC, check_png, run_cli
 
 pytestmark = pytest.mark.real_data
@@ -110,12 +109,16 @@ def test_resume_refuses_what_would_change_the_run(trained_run, tmp_path):
     assert "has already trained 3 of its 3 epochs; pass --epochs N with N > 3" in done.stderr
     changed = run_cli("train", "--resume", str(trained_run.dir), "--epochs", "5", "--lr", "0.5", cwd=tmp_path)
     assert changed.returncode == 2 and "`--lr` cannot change when resuming: the run used 0.1, not 0.5" in changed.stderr
-    dropout = run_cli("train", "--resume", str(trained_run.dir), "--epochs", "5", "--input-dropout", "0.1", cwd=tmp_path)
+    dropout = run_cli(
+        "train", "--resume", str(trained_run.dir), "--epochs", "5", "--input-dropout", "0.1", cwd=tmp_path
+    )
     assert dropout.returncode == 2
     assert "`--input-dropout` cannot change when resuming: the run used 0.0, not 0.1" in dropout.stderr
     missing = run_cli("train", "--resume", str(tmp_path / "nope"), cwd=tmp_path)
     assert missing.returncode == 2 and "Expected a run folder at" in missing.stderr
-    assert all("Traceback" not in r.stderr and len(r.stderr.splitlines()) == 1 for r in (done, changed, dropout, missing))
+    assert all(
+        "Traceback" not in r.stderr and len(r.stderr.splitlines()) == 1 for r in (done, changed, dropout, missing)
+    )
 
 
 def test_early_stopping_keeps_the_best_epoch(real_data_dir, tmp_path):

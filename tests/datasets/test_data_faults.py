@@ -17,13 +17,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from softmaxreg.datasets import sources
-from softmaxreg.errors import ChecksumError, DataError, IDXFormatError
-from softmaxreg.datasets.idx import encode_idx
-
 from conftest import run_cli, synthetic_arrays, write_fashion_files
 from http_mirror import serve
+
+from softmaxreg.datasets import sources
+from softmaxreg.datasets.idx import encode_idx
+from softmaxreg.errors import ChecksumError, DataError, IDXFormatError
 
 IMAGES = "train-images-idx3-ubyte.gz"
 LABELS = "train-labels-idx1-ubyte.gz"
@@ -187,7 +186,9 @@ def test_the_same_for_softmaxreg_data(good_md5s, tmp_path, monkeypatch):
     folder = tmp_path / "env"
     message = _damaged(folder, "truncated gzip", monkeypatch)
     monkeypatch.setenv("SOFTMAXREG_DATA", str(folder))
-    with pytest.raises(IDXFormatError, match=message + r".*never deletes or changes files in a folder you chose \(\$SOFTMAXREG_DATA\)"):
+    with pytest.raises(
+        IDXFormatError, match=message + r".*never deletes or changes files in a folder you chose \(\$SOFTMAXREG_DATA\)"
+    ):
         sources.load_fashion_mnist(offline=False)  # no fallback to other places, no download over it
     assert (folder / IMAGES).stat().st_size == 5000
 
@@ -242,12 +243,18 @@ def test_a_bad_cached_file_gives_way_to_the_system_copy(good_md5s, monkeypatch, 
 
 
 @pytest.mark.parametrize("case", ["truncated gzip", "right format, wrong content", "label >= 10"])
-def test_in_the_system_copy_a_bad_file_is_left_alone_and_another_copy_used(good_md5s, good_mirror, tmp_path, monkeypatch, case):
+def test_in_the_system_copy_a_bad_file_is_left_alone_and_another_copy_used(
+    good_md5s, good_mirror, tmp_path, monkeypatch, case
+):
     system = tmp_path / "system"
     message = _damaged(system, case, monkeypatch)
     monkeypatch.setenv("SOFTMAXREG_SYSTEM_DATA", str(system))
     before = _snapshot(system)
-    with pytest.raises(CASES[case][1], match=message + r".* The system copy is damaged: reinstall it \(sudo apt-get install --reinstall dataset-fashion-mnist\)\."):
+    with pytest.raises(
+        CASES[case][1],
+        match=message
+        + r".* The system copy is damaged: reinstall it \(sudo apt-get install --reinstall dataset-fashion-mnist\)\.",
+    ):
         sources.load_fashion_mnist(offline=True)
     monkeypatch.setenv("SOFTMAXREG_MIRRORS", good_mirror.url("good"))
     assert sources.load_fashion_mnist(offline=False)[1] == sources.default_cache_dir()  # downloaded instead
@@ -257,13 +264,13 @@ def test_in_the_system_copy_a_bad_file_is_left_alone_and_another_copy_used(good_
 # -- through the command line ----------------------------------------------------------------------
 
 
-
-
 @pytest.mark.parametrize("case", CASES)
 def test_the_cli_prints_one_line_and_exits_2(good_md5s, tmp_path, cli_in_process, case):
     with pytest.MonkeyPatch.context() as mp:
         message = _damaged(tmp_path / "data", case, mp)
-        code, _, err = cli_in_process("train", "--epochs", "1", "--offline", "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "run"))
+        code, _, err = cli_in_process(
+            "train", "--epochs", "1", "--offline", "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "run")
+        )
     assert code == 2
     (line,) = err.splitlines()
     assert re.match(r"softmaxreg: error: " + message, line), line
@@ -314,7 +321,9 @@ def test_cli_end_to_end_unreadable_file(tmp_path):
     result = run_cli("train", "--epochs", "1", "--data-dir", str(folder), cwd=tmp_path, env=_fresh_env(tmp_path))
     assert result.returncode == 2
     (line,) = result.stderr.splitlines()
-    assert line.startswith(f"softmaxreg: error: Expected a readable file at {folder / IMAGES}; got an error: Is a directory.")
+    assert line.startswith(
+        f"softmaxreg: error: Expected a readable file at {folder / IMAGES}; got an error: Is a directory."
+    )
 
 
 def test_a_bad_cached_file_and_no_reachable_mirror(good_md5s, monkeypatch):

@@ -51,7 +51,9 @@ def test_a_damaged_entry_is_rebuilt(cached, fake_fashion, caplog, damage, reason
 def test_an_unreadable_manifest_means_no_entry(cached, fake_fashion):
     good, folder = cached
     (folder / "manifest.json").write_text("{not json")
-    np.testing.assert_array_equal(sources.load_fashion_mnist(root=fake_fashion)[0]["train_labels"], good["train_labels"])
+    np.testing.assert_array_equal(
+        sources.load_fashion_mnist(root=fake_fashion)[0]["train_labels"], good["train_labels"]
+    )
     assert decoded_cache.load(folder, {f.key: f.md5 for f in sources.FILES}, []) is None
     assert (folder / "manifest.json").read_text().startswith('{"format": 1')  # rewritten
 

@@ -11,13 +11,12 @@ import time
 
 import numpy as np
 import pytest
-
-from softmaxreg.datasets import download, sources
-from softmaxreg.errors import ConfigError, DataError, DataNotFoundError, DownloadError, MachineError
-from softmaxreg.datasets.idx import encode_idx
-
 from conftest import SRC, synthetic_arrays
 from http_mirror import MirrorServer, serve
+
+from softmaxreg.datasets import download, sources
+from softmaxreg.datasets.idx import encode_idx
+from softmaxreg.errors import ConfigError, DownloadError, MachineError
 
 NAMES = [f.name + ".gz" for f in sources.FILES]
 
@@ -90,7 +89,9 @@ def test_a_failing_mirror_hands_over_to_the_next(mirror, monkeypatch, caplog, mo
 )
 def test_when_every_mirror_fails_nothing_is_left_behind(mirror, monkeypatch, mode, message, requests):
     _use(monkeypatch, mirror.url(mode))
-    with pytest.raises(DownloadError, match=rf"Expected train-labels-idx1-ubyte\.gz from one of the mirrors; got .*{message}"):
+    with pytest.raises(
+        DownloadError, match=rf"Expected train-labels-idx1-ubyte\.gz from one of the mirrors; got .*{message}"
+    ):
         _fetch_train_labels()
     assert mirror.requests[f"{mode}/train-labels-idx1-ubyte.gz"] == requests
     assert [n for n in _cache_listing() if not n.startswith(".download")] == []  # no partial or wrong file
@@ -122,7 +123,9 @@ def test_a_slow_mirror_times_out_and_the_next_wins(mirror, monkeypatch, caplog, 
     assert "no answer within 0.3 s (SOFTMAXREG_TIMEOUT)" in caplog.text
 
 
-@pytest.mark.parametrize(("name", "value"), [("SOFTMAXREG_TIMEOUT", "0"), ("SOFTMAXREG_TIMEOUT", "soon"), ("SOFTMAXREG_RETRIES", "-1")])
+@pytest.mark.parametrize(
+    ("name", "value"), [("SOFTMAXREG_TIMEOUT", "0"), ("SOFTMAXREG_TIMEOUT", "soon"), ("SOFTMAXREG_RETRIES", "-1")]
+)
 def test_bad_settings_are_refused(monkeypatch, name, value):
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=rf"`{name}` must be a .*; got '{value}'"):
@@ -198,8 +201,13 @@ def test_download_target_not_writable(monkeypatch, tmp_path, mirror):
     with pytest.raises(MachineError) as info:  # the machine's problem (exit code 1), not a missing dataset
         sources.load_fashion_mnist(offline=False)
     message = str(info.value)
-    assert f"Expected a writable folder to download Fashion-MNIST into; got {blocker}/softmaxreg/fashion-mnist" in message
-    assert "Not a directory" in message and "set SOFTMAXREG_DATA (or pass --data-dir / root=) to a writable folder" in message
+    assert (
+        f"Expected a writable folder to download Fashion-MNIST into; got {blocker}/softmaxreg/fashion-mnist" in message
+    )
+    assert (
+        "Not a directory" in message
+        and "set SOFTMAXREG_DATA (or pass --data-dir / root=) to a writable folder" in message
+    )
     assert sum(mirror.requests.values()) == 0
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the fix: the next run works
     assert sources.load_fashion_mnist(offline=False)[1] == tmp_path / "cache" / "softmaxreg" / "fashion-mnist"

@@ -10,7 +10,7 @@ def test_synthetic_module_shapes_and_types(fake_fashion):
     assert len(data.train) == 96 and len(data.val) == 40
     image, label = data.train[5]
     assert image.shape == (1, 28, 28) and image.dtype == torch.float32 and isinstance(label, int)
-    assert 0.0 <= float(image.min()) and float(image.max()) <= 1.0
+    assert float(image.min()) >= 0.0 and float(image.max()) <= 1.0
     X, y = next(iter(data.train_dataloader()))
     assert X.shape == (32, 1, 28, 28) and X.dtype == torch.float32 and y.dtype == torch.int64
     assert len(data.train_dataloader()) == 3 and len(data.val_dataloader()) == 2

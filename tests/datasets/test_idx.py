@@ -3,8 +3,8 @@ import gzip
 import numpy as np
 import pytest
 
-from softmaxreg.errors import IDXFormatError
 from softmaxreg.datasets.idx import decompress, encode_idx, parse_idx, read_idx, read_idx_bytes
+from softmaxreg.errors import IDXFormatError
 
 
 @pytest.mark.parametrize("dtype", ["uint8", "int8", "int16", "int32", "float32", "float64"])
@@ -38,16 +38,23 @@ def test_multi_member_gzip_is_read_whole():
 
 
 def test_wrong_magic_names_the_file():
-    with pytest.raises(IDXFormatError, match=r"IDX magic number 0x0000TTNN .* in labels\.idx; got 0x00000a01\. Is this an IDX file\?"):
+    with pytest.raises(
+        IDXFormatError, match=r"IDX magic number 0x0000TTNN .* in labels\.idx; got 0x00000a01\. Is this an IDX file\?"
+    ):
         parse_idx(b"\x00\x00\x0a\x01" + b"\0" * 8, "labels.idx")
 
 
 @pytest.mark.parametrize(
     ("data", "hint"),
-    [(b"<!DOCTYPE html><html>Forbidden</html>", r" \(an HTML page, e\.g\. a proxy's error page\?\)"), (b"PK\x03\x04zipzipzip", "")],
+    [
+        (b"<!DOCTYPE html><html>Forbidden</html>", r" \(an HTML page, e\.g\. a proxy's error page\?\)"),
+        (b"PK\x03\x04zipzipzip", ""),
+    ],
 )
 def test_neither_gzip_nor_idx(data, hint):
-    with pytest.raises(IDXFormatError, match=rf"Expected a gzip or IDX file in f\.gz; got neither: it starts with b'.*?'{hint}\. This"):
+    with pytest.raises(
+        IDXFormatError, match=rf"Expected a gzip or IDX file in f\.gz; got neither: it starts with b'.*?'{hint}\. This"
+    ):
         parse_idx(decompress(data, "f.gz"), "f.gz")
 
 
@@ -70,7 +77,10 @@ def test_trailing_bytes_are_rejected():
 
 
 def test_empty_file():
-    with pytest.raises(IDXFormatError, match=r"Expected an IDX file in e; got an empty file \(0 bytes\), too short for a header\. It was left by an interrupted"):
+    with pytest.raises(
+        IDXFormatError,
+        match=r"Expected an IDX file in e; got an empty file \(0 bytes\), too short for a header\. It was left by an interrupted",
+    ):
         parse_idx(b"", "e")
 
 
@@ -82,7 +92,10 @@ def test_too_short_for_a_header():
 def test_huge_header_is_refused_before_allocating():
     """2**32 × 2**32 elements overflow int64; the exact size is compared with the bytes present."""
     header = bytes.fromhex("00000d03") + (2**32 - 1).to_bytes(4, "big") * 2 + (2).to_bytes(4, "big")
-    with pytest.raises(IDXFormatError, match=r"Expected 147,573,952,520,956,936,200 bytes of data in h for shape \(4294967295, 4294967295, 2\); got 8"):
+    with pytest.raises(
+        IDXFormatError,
+        match=r"Expected 147,573,952,520,956,936,200 bytes of data in h for shape \(4294967295, 4294967295, 2\); got 8",
+    ):
         parse_idx(header + bytes(8), "h")
 
 
@@ -94,7 +107,10 @@ def test_dimensions_cut_short():
 def test_truncated_gzip(tmp_path):
     path = tmp_path / "t.gz"
     path.write_bytes(gzip.compress(encode_idx(np.arange(5000, dtype=np.int32)))[:-30])
-    with pytest.raises(IDXFormatError, match=r"Expected a complete gzip stream in .*t\.gz; got one that ends after [\d,]+ bytes of content\. The file is truncated"):
+    with pytest.raises(
+        IDXFormatError,
+        match=r"Expected a complete gzip stream in .*t\.gz; got one that ends after [\d,]+ bytes of content\. The file is truncated",
+    ):
         read_idx(path)
 
 
@@ -103,7 +119,10 @@ def test_corrupt_gzip(tmp_path):
     data[20:40] = b"\xff" * 20
     path = tmp_path / "c.gz"
     path.write_bytes(bytes(data))
-    with pytest.raises(IDXFormatError, match=r"Expected a valid gzip stream in .*c\.gz; got a corrupt one \(Error -3 .*\)\. The file is damaged\."):
+    with pytest.raises(
+        IDXFormatError,
+        match=r"Expected a valid gzip stream in .*c\.gz; got a corrupt one \(Error -3 .*\)\. The file is damaged\.",
+    ):
         read_idx(path)
 
 
@@ -128,9 +147,15 @@ def test_gzip_bomb_is_refused_at_the_limit(monkeypatch):
 def test_an_empty_array_with_absurd_other_sizes_is_refused():
     """Found by the fuzz tests: 0 elements, but numpy cannot even represent shape (0, 2**32-1, 2**32-1, 2**32-1)."""
     data = bytes.fromhex("00000804") + bytes(4) + b"\xff" * 12
-    with pytest.raises(IDXFormatError, match=r"Expected sizes numpy can represent in f; got shape \(0, 4294967295, 4294967295, 4294967295\)"):
+    with pytest.raises(
+        IDXFormatError,
+        match=r"Expected sizes numpy can represent in f; got shape \(0, 4294967295, 4294967295, 4294967295\)",
+    ):
         parse_idx(data, "f")
-    assert parse_idx(bytes.fromhex("00000802") + bytes(4) + b"\xff" * 4, "f").shape == (0, 2**32 - 1)  # representable: fine
+    assert parse_idx(bytes.fromhex("00000802") + bytes(4) + b"\xff" * 4, "f").shape == (
+        0,
+        2**32 - 1,
+    )  # representable: fine
 
 
 class _CountingZlib:
@@ -179,7 +204,9 @@ def test_more_gzip_data_than_the_expected_content_needs_is_refused_unread(tmp_pa
         decompress(empty * 10_000, "pad.gz", max_bytes=100)
     path = tmp_path / "pad.gz"
     path.write_bytes(empty * 10_000)
-    with pytest.raises(IDXFormatError, match=r"Expected at most 100 bytes of content in .*pad\.gz; got a file of 200,000"):
+    with pytest.raises(
+        IDXFormatError, match=r"Expected at most 100 bytes of content in .*pad\.gz; got a file of 200,000"
+    ):
         read_idx_bytes(path, 100)
     with pytest.raises(IDXFormatError, match=r"Expected at most 100 bytes once decompressed in b; got more"):
         decompress(gzip.compress(bytes(101)), "b", max_bytes=100)

@@ -15,10 +15,12 @@ import numpy as np
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from softmaxreg.errors import IDXFormatError
 from softmaxreg.datasets.idx import _DTYPES, decompress, encode_idx, parse_idx, read_idx
+from softmaxreg.errors import IDXFormatError
 
-FUZZ = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", 300)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", 300)), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 TYPE_CODES = sorted(_DTYPES) + [0x00, 0x07, 0x0A, 0xFF]  # the six valid codes and some invalid ones
 
 
@@ -27,7 +29,11 @@ def idx_like(draw):
     """A header (valid or not) with sizes from 0 to 2**32-1 and a payload of any length."""
     code = draw(st.sampled_from(TYPE_CODES))
     ndim = draw(st.integers(0, 5))
-    sizes = draw(st.lists(st.one_of(st.integers(0, 6), st.just(2**32 - 1), st.integers(0, 2**32 - 1)), min_size=ndim, max_size=ndim))
+    sizes = draw(
+        st.lists(
+            st.one_of(st.integers(0, 6), st.just(2**32 - 1), st.integers(0, 2**32 - 1)), min_size=ndim, max_size=ndim
+        )
+    )
     header = struct.pack(">HBB", draw(st.sampled_from([0, 0, 0, 1])), code, ndim) + struct.pack(f">{ndim}I", *sizes)
     exact = int(np.prod(sizes, dtype=object)) * _DTYPES[code].itemsize if code in _DTYPES and ndim else 0
     length = draw(st.one_of(st.just(exact), st.integers(0, 300)) if exact <= 300 else st.integers(0, 300))

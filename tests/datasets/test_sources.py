@@ -6,12 +6,11 @@ import shutil
 
 import numpy as np
 import pytest
+from conftest import synthetic_arrays, write_fashion_files
 
 from softmaxreg.datasets import sources
-from softmaxreg.errors import ChecksumError, DataNotFoundError, IDXFormatError
 from softmaxreg.datasets.fashion_mnist import FashionMNIST
-
-from conftest import synthetic_arrays, write_fashion_files
+from softmaxreg.errors import ChecksumError, DataNotFoundError, IDXFormatError
 
 
 def _copy(src, dst):
@@ -72,7 +71,9 @@ def test_raw_and_gzip_files_pass_the_same_checksum(fake_fashion, tmp_path):
 def test_wrong_content_fails_the_checksum_naming_the_file(fake_fashion, tmp_path):
     other = synthetic_arrays(seed=1)  # right format, wrong content
     write_fashion_files(tmp_path / "other", other)
-    with pytest.raises(ChecksumError, match=r"official train-images-idx3-ubyte .* in .*other/train-images-idx3-ubyte\.gz; got MD5"):
+    with pytest.raises(
+        ChecksumError, match=r"official train-images-idx3-ubyte .* in .*other/train-images-idx3-ubyte\.gz; got MD5"
+    ):
         sources.load_fashion_mnist(root=tmp_path / "other")
 
 
@@ -83,7 +84,10 @@ def test_image_and_label_counts_must_match(tmp_path, monkeypatch):
     from dataclasses import replace
 
     monkeypatch.setattr(sources, "FILES", tuple(replace(f, md5=digests[f.key]) for f in sources.FILES))
-    with pytest.raises(IDXFormatError, match=r"Expected as many test labels as images; got 39 labels in .*t10k-labels-idx1-ubyte\.gz for 40 images in .*t10k-images-idx3-ubyte\.gz\. The two files come from different datasets\."):
+    with pytest.raises(
+        IDXFormatError,
+        match=r"Expected as many test labels as images; got 39 labels in .*t10k-labels-idx1-ubyte\.gz for 40 images in .*t10k-images-idx3-ubyte\.gz\. The two files come from different datasets\.",
+    ):
         sources.load_fashion_mnist(root=tmp_path / "d")
 
 
@@ -126,7 +130,9 @@ def test_download_goes_through_a_verified_rename(fake_fashion, tmp_path, monkeyp
     finally:
         server.shutdown()
     assert folder == sources.default_cache_dir()
-    assert sorted(p.name for p in folder.iterdir()) == sorted([f.name + ".gz" for f in sources.FILES] + [".download.lock"])
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [f.name + ".gz" for f in sources.FILES] + [".download.lock"]
+    )
     assert arrays["train_labels"].shape == (96,)
 
 

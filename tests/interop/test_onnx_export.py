@@ -43,9 +43,9 @@ def test_the_graph_is_three_standard_nodes_with_a_symbolic_batch_and_checked_met
     graph = onnx_export.linear_classifier(np.ones((2, 4)), np.zeros(2), (1, 2, 2), onnx_export.run_metadata(meta))
     onnx.checker.check_model(graph, full_check=True)
     assert [n.op_type for n in graph.graph.node] == ["Flatten", "Gemm", "Softmax"]
-    assert [(i.name, [d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim]) for i in graph.graph.input] == [
-        ("image", ["N", 1, 2, 2])
-    ]
+    assert [
+        (i.name, [d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim]) for i in graph.graph.input
+    ] == [("image", ["N", 1, 2, 2])]
     assert [o.name for o in graph.graph.output] == ["logits", "probabilities"]
     assert graph.opset_import[0].version == 13 and graph.ir_version == 7  # loadable by old runtimes too
     props = {p.key: p.value for p in graph.metadata_props}

@@ -6,10 +6,10 @@ import pytest
 import torch
 from torch import nn
 
-from softmaxreg.runs import checkpoint
-from softmaxreg.runs.checkpoint import TrainingState, capture_rng, load_training_state, restore_rng, save_training_state
 from softmaxreg.errors import CheckpointError
 from softmaxreg.models import SoftmaxRegression
+from softmaxreg.runs import checkpoint
+from softmaxreg.runs.checkpoint import TrainingState, capture_rng, load_training_state, restore_rng, save_training_state
 
 
 def steps(model, optimizer, n, seed):

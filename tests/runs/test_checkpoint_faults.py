@@ -16,15 +16,14 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import run_cli, train_synthetic_run
 from PIL import Image
 from safetensors.torch import save
 
+from softmaxreg.errors import CheckpointError
 from softmaxreg.runs import checkpoint
 from softmaxreg.runs.checkpoint import empty_model, load_training_state, read_safetensors
-from softmaxreg.errors import CheckpointError
 from softmaxreg.runs.folder import read_model_description
-
-from conftest import run_cli, train_synthetic_run
 
 MODEL_FIX = r"Train the model again \(softmaxreg train\), or restore the run folder from a backup\."
 RESUME_FIX = r"This run cannot be resumed; start a new one with softmaxreg train\."
@@ -43,8 +42,6 @@ def good_run(tmp_path_factory):
 def run(good_run, tmp_path, fake_fashion):
     """A copy of the good run folder to damage (the synthetic data's checksums are accepted)."""
     return Path(shutil.copytree(good_run, tmp_path / "run"))
-
-
 
 
 def snapshot(folder):
@@ -135,22 +132,29 @@ SAFETENSORS = r"Expected a safetensors file in {run}/{name}; got [\d,]+ bytes th
 MODEL_CASES = {
     "weights truncated": (cut("model.safetensors"), SAFETENSORS.replace("{name}", "model.safetensors") + MODEL_FIX),
     "weights empty": (cut("model.safetensors", 0), SAFETENSORS.replace("{name}", "model.safetensors") + MODEL_FIX),
-    "weights missing": (delete("model.safetensors"), r"Expected model\.safetensors in {run}; it does not exist\. " + MODEL_FIX),
+    "weights missing": (
+        delete("model.safetensors"),
+        r"Expected model\.safetensors in {run}; it does not exist\. " + MODEL_FIX,
+    ),
     "weights a pickle that runs code": (pickled, SAFETENSORS.replace("{name}", "model.safetensors") + MODEL_FIX),
     "weights a torch.save file": (torch_saved, SAFETENSORS.replace("{name}", "model.safetensors") + MODEL_FIX),
     "shape changed": (
         tensors("model.safetensors", set_item("net.1.weight", torch.zeros(784, 10))),
-        r"Expected net\.1\.weight in {run}/model\.safetensors to be \(10, 784\) float32; got \(784, 10\) float32\. " + CHANGED + MODEL_FIX,
+        r"Expected net\.1\.weight in {run}/model\.safetensors to be \(10, 784\) float32; got \(784, 10\) float32\. "
+        + CHANGED
+        + MODEL_FIX,
     ),
     "weights smaller than model.json says": (
         tensors("model.safetensors", set_item("net.1.weight", torch.zeros(10, 100))),
         r"Expected model\.json to describe the model in model\.safetensors, which holds 1,010 numbers; got num_inputs "
-        r"784 and num_outputs 10, a model of 7,850\. One of the two files was changed after softmaxreg wrote it\. " + DAMAGED_FIX,
+        r"784 and num_outputs 10, a model of 7,850\. One of the two files was changed after softmaxreg wrote it\. "
+        + DAMAGED_FIX,
     ),
     "model.json claims 4e9 inputs": (  # found by review: evaluate tried to allocate 160 GB
         edit_json("model.json", lambda m: m.update(num_inputs=4_000_000_000, input_shape=[1, 40_000, 100_000])),
         r"Expected `num_inputs` in {run}/model\.json to be a positive integer up to 16,777,216; got 4000000000\. "
-        + EDITED + DAMAGED_FIX,
+        + EDITED
+        + DAMAGED_FIX,
     ),
     "model.json claims more inputs than the weights hold": (  # predict would have resized images to 2048 x 2048
         edit_json("model.json", lambda m: m.update(num_inputs=2048 * 2048, input_shape=[1, 2048, 2048])),
@@ -160,11 +164,14 @@ MODEL_CASES = {
     ),
     "dtype changed": (
         tensors("model.safetensors", set_item("net.1.bias", torch.zeros(10, dtype=torch.float64))),
-        r"Expected net\.1\.bias in {run}/model\.safetensors to be \(10,\) float32; got \(10,\) float64\. " + CHANGED + MODEL_FIX,
+        r"Expected net\.1\.bias in {run}/model\.safetensors to be \(10,\) float32; got \(10,\) float64\. "
+        + CHANGED
+        + MODEL_FIX,
     ),
     "a NaN weight": (
         tensors("model.safetensors", nan_weight),
-        r"Expected finite values in net\.1\.weight of {run}/model\.safetensors; got NaN or infinite ones\. " + MODEL_FIX,
+        r"Expected finite values in net\.1\.weight of {run}/model\.safetensors; got NaN or infinite ones\. "
+        + MODEL_FIX,
     ),
     "another model's weights": (
         tensors("model.safetensors", other_model),
@@ -185,10 +192,15 @@ MODEL_CASES = {
         write("model.json", '{"model": "concise", "num_in'),
         r"Expected JSON in {run}/model\.json; got a damaged file \(Unterminated string .*\)\. " + DAMAGED_FIX,
     ),
-    "model.json a list": (write("model.json", "[1, 2]"), r"Expected a JSON object in {run}/model\.json; got a list\. " + DAMAGED_FIX),
+    "model.json a list": (
+        write("model.json", "[1, 2]"),
+        r"Expected a JSON object in {run}/model\.json; got a list\. " + DAMAGED_FIX,
+    ),
     "model.json lacks keys": (
         edit_json("model.json", lambda m: (m.pop("num_inputs"), m.pop("lr"))),
-        r"Expected the keys model, num_inputs, num_outputs, lr in {run}/model\.json; num_inputs, lr are missing\. " + EDITED + DAMAGED_FIX,
+        r"Expected the keys model, num_inputs, num_outputs, lr in {run}/model\.json; num_inputs, lr are missing\. "
+        + EDITED
+        + DAMAGED_FIX,
     ),
     "model.json names an unknown model": (
         edit_json("model.json", lambda m: m.update(model="resnet")),
@@ -196,7 +208,9 @@ MODEL_CASES = {
     ),
     "model.json has too few class names": (
         edit_json("model.json", lambda m: m.update(class_names=m["class_names"][:9])),
-        r"Expected `class_names` in {run}/model\.json to be a list of 10 names; got \['t-shirt', .*\]\. " + EDITED + DAMAGED_FIX,
+        r"Expected `class_names` in {run}/model\.json to be a list of 10 names; got \['t-shirt', .*\]\. "
+        + EDITED
+        + DAMAGED_FIX,
     ),
     "model.json and weights of different epochs": (
         tensors("model.safetensors", lambda t: t, tags={"epoch": "1"}),
@@ -205,19 +219,31 @@ MODEL_CASES = {
     ),
 }
 RESUME_CASES = {
-    "resume tensors truncated": (cut("resume.safetensors"), SAFETENSORS.replace("{name}", "resume.safetensors") + RESUME_FIX),
-    "resume tensors missing": (delete("resume.safetensors"), r"Expected resume\.safetensors in {run}; it does not exist\. " + RESUME_FIX),
+    "resume tensors truncated": (
+        cut("resume.safetensors"),
+        SAFETENSORS.replace("{name}", "resume.safetensors") + RESUME_FIX,
+    ),
+    "resume tensors missing": (
+        delete("resume.safetensors"),
+        r"Expected resume\.safetensors in {run}; it does not exist\. " + RESUME_FIX,
+    ),
     "resume shape changed": (
         tensors("resume.safetensors", set_item("model.net.1.weight", torch.zeros(10, 100))),
-        r"Expected model\.net\.1\.weight in {run}/resume\.safetensors to be \(10, 784\) float32; got \(10, 100\) float32\. " + CHANGED + RESUME_FIX,
+        r"Expected model\.net\.1\.weight in {run}/resume\.safetensors to be \(10, 784\) float32; got \(10, 100\) float32\. "
+        + CHANGED
+        + RESUME_FIX,
     ),
     "resume dtype changed": (
         tensors("resume.safetensors", set_item("model.net.1.weight", torch.zeros(10, 784, dtype=torch.bfloat16))),
-        r"Expected model\.net\.1\.weight in {run}/resume\.safetensors to be \(10, 784\) float32; got \(10, 784\) bfloat16\. " + CHANGED + RESUME_FIX,
+        r"Expected model\.net\.1\.weight in {run}/resume\.safetensors to be \(10, 784\) float32; got \(10, 784\) bfloat16\. "
+        + CHANGED
+        + RESUME_FIX,
     ),
     "resume random state changed": (
         tensors("resume.safetensors", set_item("rng.cpu", torch.zeros(16, dtype=torch.uint8))),
-        r"Expected rng\.cpu in {run}/resume\.safetensors to be \(5056,\) uint8; got \(16,\) uint8\. " + CHANGED + RESUME_FIX,
+        r"Expected rng\.cpu in {run}/resume\.safetensors to be \(5056,\) uint8; got \(16,\) uint8\. "
+        + CHANGED
+        + RESUME_FIX,
     ),
     "weights as the resume state": (
         resume_over_model,
@@ -228,14 +254,21 @@ RESUME_CASES = {
         delete("resume.json"),
         r"Expected resume\.json in {run}; it does not exist\. No epoch of this run was completed, so there is nothing to resume\.",
     ),
-    "resume.json not JSON": (write("resume.json", "\x00\x00"), r"Expected JSON in {run}/resume\.json; got a damaged file \(.*\)\. " + RESUME_FIX),
+    "resume.json not JSON": (
+        write("resume.json", "\x00\x00"),
+        r"Expected JSON in {run}/resume\.json; got a damaged file \(.*\)\. " + RESUME_FIX,
+    ),
     "resume.json lacks the optimizer": (
         edit_json("resume.json", lambda m: m.pop("optimizer")),
-        r"Expected `optimizer` in {run}/resume\.json to be an object with \"state\" and \"param_groups\"; got nothing\. " + EDITED + RESUME_FIX,
+        r"Expected `optimizer` in {run}/resume\.json to be an object with \"state\" and \"param_groups\"; got nothing\. "
+        + EDITED
+        + RESUME_FIX,
     ),
     "resume.json history shorter than its epoch": (
         edit_json("resume.json", lambda m: m["history"].pop()),
-        r"Expected `history` in {run}/resume\.json to be a list of 2 rows of numbers, epochs 1 to 2; got a list of 1 item\. " + EDITED + RESUME_FIX,
+        r"Expected `history` in {run}/resume\.json to be a list of 2 rows of numbers, epochs 1 to 2; got a list of 1 item\. "
+        + EDITED
+        + RESUME_FIX,
     ),
     "resume.json epoch not a number": (
         edit_json("resume.json", lambda m: m.update(epoch="2")),
@@ -246,7 +279,10 @@ RESUME_CASES = {
         r"Expected resume\.safetensors and resume\.json of the same epoch in {run}; got epochs 3 and 2: a save was cut "
         r"short between the two files\. " + RESUME_FIX,
     ),
-    "config.json not JSON": (write("config.json", "{"), r"Expected JSON in {run}/config\.json; got a damaged file \(.*\)\. " + DAMAGED_FIX),
+    "config.json not JSON": (
+        write("config.json", "{"),
+        r"Expected JSON in {run}/config\.json; got a damaged file \(.*\)\. " + DAMAGED_FIX,
+    ),
 }
 
 
@@ -317,7 +353,9 @@ def test_the_cli_in_a_subprocess(run, tmp_path):
     evaluated = run_cli("predict", "run", "a.png", cwd=tmp_path)
     resumed = run_cli("train", "--resume", "run", "--epochs", "3", cwd=tmp_path)
     assert (evaluated.returncode, resumed.returncode) == (2, 2)
-    assert re.fullmatch("softmaxreg: error: " + expected(MODEL_CASES["weights truncated"][1], "run") + "\n", evaluated.stderr)
+    assert re.fullmatch(
+        "softmaxreg: error: " + expected(MODEL_CASES["weights truncated"][1], "run") + "\n", evaluated.stderr
+    )
     assert re.fullmatch("softmaxreg: error: " + expected(RESUME_CASES["weights as the resume state"][1], "run") + "\n",
                         resumed.stderr)  # fmt: skip
 
@@ -325,7 +363,9 @@ def test_the_cli_in_a_subprocess(run, tmp_path):
 def test_nothing_in_softmaxreg_unpickles():
     """Loading a run folder cannot run code: no pickle, torch.load or np.load(allow_pickle=True) anywhere."""
     src = Path(checkpoint.__file__).parent.parent  # the whole package, every layer
-    pattern = re.compile(r"\bimport pickle|\bpickle\.|\bcPickle|torch\.load\(|torch\.save\(|allow_pickle=True|\bdill\b|\bshelve\b|marshal\.loads")
+    pattern = re.compile(
+        r"\bimport pickle|\bpickle\.|\bcPickle|torch\.load\(|torch\.save\(|allow_pickle=True|\bdill\b|\bshelve\b|marshal\.loads"
+    )
     offenders = [f"{p.relative_to(src)}:{i}" for p in src.rglob("*.py")
                  for i, line in enumerate(p.read_text().splitlines(), 1) if pattern.search(line)]  # fmt: skip
     assert offenders == []

@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from softmaxreg.runs.config import DEFAULTS, TrainConfig
 from softmaxreg.errors import ConfigError
+from softmaxreg.runs.config import DEFAULTS, TrainConfig
 
 
 def test_defaults_are_the_books():

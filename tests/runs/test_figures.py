@@ -1,12 +1,14 @@
 """The sweep figure's axes: whole-number epochs, and a log scale only where losses span a decade."""
 
-from softmaxreg.runs import figures
-
 from conftest import check_png
+
+from softmaxreg.runs import figures
 
 
 def history(losses, accs):
-    return [{"epoch": e + 1, "train_loss": l, "val_loss": l, "val_acc": a} for e, (l, a) in enumerate(zip(losses, accs))]
+    return [
+        {"epoch": e + 1, "train_loss": l, "val_loss": l, "val_acc": a} for e, (l, a) in enumerate(zip(losses, accs))
+    ]
 
 
 def test_a_one_epoch_sweep_has_one_whole_number_tick_and_linear_losses(tmp_path):

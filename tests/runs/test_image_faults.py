@@ -17,12 +17,11 @@ import zlib
 
 import numpy as np
 import pytest
+from conftest import run_cli, train_synthetic_run
 from PIL import Image, ImageDraw
 
 from softmaxreg.errors import ImageError
 from softmaxreg.runs.images import load_image, prepare_image, to_fashion_mnist
-
-from conftest import run_cli, train_synthetic_run
 
 
 def garment(mode="RGB", background="white", fill="black", size=(120, 160)):
@@ -227,9 +226,9 @@ def test_predict_refuses_in_one_line(run_dir, tmp_path, case):
     garment().save(tmp_path / "good.png")
     result = run_cli("predict", str(run_dir), "good.png", name, cwd=tmp_path)
     assert (result.returncode, result.stdout) == (2, "")  # nothing is predicted before every image is read
-    assert re.fullmatch("softmaxreg: error: " + message.replace("{p}", re.escape(name)) + "\n", result.stderr), result.stderr
-
-
+    assert re.fullmatch("softmaxreg: error: " + message.replace("{p}", re.escape(name)) + "\n", result.stderr), (
+        result.stderr
+    )
 
 
 @pytest.mark.parametrize("case", [c for c in REFUSED if "megapixels" not in c])
@@ -238,4 +237,6 @@ def test_predict_in_process_one_line_for_each(run_dir, tmp_path, cli_in_process,
     make(tmp_path / name)
     code, out, err = cli_in_process("predict", run_dir, tmp_path / name)
     assert (code, out) == (2, "")
-    assert re.fullmatch("softmaxreg: error: " + message.replace("{p}", re.escape(str(tmp_path / name))) + "\n", err), err
+    assert re.fullmatch("softmaxreg: error: " + message.replace("{p}", re.escape(str(tmp_path / name))) + "\n", err), (
+        err
+    )

@@ -29,7 +29,11 @@ MODES = ["L", "P", "RGB", "RGBA", "I;16", "1", "LA", "CMYK"]
 
 def _encode(mode, fmt, size, seed):
     pixels = np.random.default_rng(seed).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
-    image = Image.fromarray(pixels, "RGB").convert(mode) if mode != "I;16" else Image.fromarray(pixels[..., 0].astype(np.uint16) * 257)
+    image = (
+        Image.fromarray(pixels, "RGB").convert(mode)
+        if mode != "I;16"
+        else Image.fromarray(pixels[..., 0].astype(np.uint16) * 257)
+    )
     for candidate in (image, image.convert("RGB")):  # a mode the format cannot hold (or read back): RGB
         buffer = io.BytesIO()
         try:
@@ -60,7 +64,17 @@ def damaged_image(draw):
     return data
 
 
-SIGNATURES = [b"\x89PNG\r\n\x1a\n", b"GIF89a", b"\xff\xd8\xff", b"BM", b"II*\x00", b"MM\x00*", b"RIFF", b"P5\n", b"\x00\x00\x01\x00"]
+SIGNATURES = [
+    b"\x89PNG\r\n\x1a\n",
+    b"GIF89a",
+    b"\xff\xd8\xff",
+    b"BM",
+    b"II*\x00",
+    b"MM\x00*",
+    b"RIFF",
+    b"P5\n",
+    b"\x00\x00\x01\x00",
+]
 
 
 def _loads_or_refuses(data: bytes) -> None:
@@ -81,7 +95,9 @@ def small_limit(monkeypatch):
 
 
 @FUZZ
-@given(st.one_of(st.binary(max_size=300), st.tuples(st.sampled_from(SIGNATURES), st.binary(max_size=300)).map(b"".join)))
+@given(
+    st.one_of(st.binary(max_size=300), st.tuples(st.sampled_from(SIGNATURES), st.binary(max_size=300)).map(b"".join))
+)
 def test_any_bytes_load_or_raise_image_error(data):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Pillow warns about some damage (e.g. corrupt EXIF); only errors count

@@ -21,12 +21,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import SRC
 
 from softmaxreg.datasets import sources
 from softmaxreg.errors import CheckpointError, ConfigError, RunFolderInUseError
 from softmaxreg.runs import folder, lock
-
-from conftest import SRC
 
 CHILD = Path(__file__).resolve().parent.parent / "cli_child.py"
 RUN_FILES = {"config.json", "metrics.csv", "summary.json", "model.json", "model.safetensors", "resume.json",
@@ -264,7 +263,19 @@ def test_the_command_frees_its_folders_and_a_sweep_claims_each_run(fake_fashion,
             taken.append(claim_new(Path(path).parent / "lr-0.2"))
         return claim_new(path)
 
-    args = ("sweep", "--lr", "0.1", "0.2", "--epochs", "1", *TRAIN, "--data-dir", fake_fashion, "--out", tmp_path / "sw")
+    args = (
+        "sweep",
+        "--lr",
+        "0.1",
+        "0.2",
+        "--epochs",
+        "1",
+        *TRAIN,
+        "--data-dir",
+        fake_fashion,
+        "--out",
+        tmp_path / "sw",
+    )
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(lock, "claim_new", claim_and_meanwhile)
         code, _, err = cli_in_process(*args)

@@ -6,17 +6,16 @@ import signal
 
 import pytest
 import torch
+from conftest import SRC, run_cli
 
+from softmaxreg.book.trainer import Trainer
+from softmaxreg.datasets.fashion_mnist import FashionMNIST
+from softmaxreg.errors import ConfigError
 from softmaxreg.runs.callbacks import CosineSchedule, InputDropout
 from softmaxreg.runs.checkpoint import load_model, load_training_state
 from softmaxreg.runs.config import TrainConfig
-from softmaxreg.errors import ConfigError
-from softmaxreg.datasets.fashion_mnist import FashionMNIST
 from softmaxreg.runs.recipes import RECIPES
-from softmaxreg.book.trainer import Trainer
 from softmaxreg.runs.training import train_run
-
-from conftest import SRC, run_cli
 
 CPU = torch.device("cpu")
 
@@ -107,7 +106,9 @@ def test_nesterov_without_momentum_is_refused():
 
 @pytest.mark.real_data
 def test_best_recipe_beats_the_seed_recipe_with_explicit_options_winning(real_data_dir, tmp_path):
-    best = run_cli("train", "--recipe", "best", "--quiet", "--out", str(tmp_path / "best"), "--data-dir", str(real_data_dir))
+    best = run_cli(
+        "train", "--recipe", "best", "--quiet", "--out", str(tmp_path / "best"), "--data-dir", str(real_data_dir)
+    )
     assert best.returncode == 0, best.stderr
     summary = json.loads((tmp_path / "best" / "summary.json").read_text())
     config = json.loads((tmp_path / "best" / "config.json").read_text())

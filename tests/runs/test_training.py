@@ -6,9 +6,9 @@ import signal
 import pytest
 import torch
 
+from softmaxreg.datasets.fashion_mnist import FashionMNIST
 from softmaxreg.runs.checkpoint import load_training_state
 from softmaxreg.runs.config import TrainConfig
-from softmaxreg.datasets.fashion_mnist import FashionMNIST
 from softmaxreg.runs.folder import read_metrics
 from softmaxreg.runs.training import train_run
 

@@ -9,13 +9,12 @@ import csv
 import json
 
 import pytest
+from conftest import run_cli
 
 import softmaxreg as d2l
-from softmaxreg.errors import TrainingDivergedError
 from softmaxreg.datasets.fashion_mnist import FashionMNIST
+from softmaxreg.errors import TrainingDivergedError
 from softmaxreg.models import SoftmaxRegression
-
-from conftest import run_cli
 
 STEPS = 6  # per epoch
 
@@ -111,8 +110,6 @@ def test_fit_after_a_divergence_starts_clean(data, monkeypatch):
 # -- through the command line --------------------------------------------------------------------
 
 
-
-
 def test_cli_one_line_and_the_last_good_epoch_is_kept(fake_fashion, tmp_path, monkeypatch, cli_in_process):
     run = tmp_path / "run"
     args = ("--batch-size", "16", "--data-dir", fake_fashion, "--quiet")
@@ -128,7 +125,9 @@ def test_cli_one_line_and_the_last_good_epoch_is_kept(fake_fashion, tmp_path, mo
     with (run / "metrics.csv").open() as f:
         assert [row["epoch"] for row in csv.DictReader(f)] == ["1", "2"]
     summary = json.loads((run / "summary.json").read_text())
-    assert summary["epochs"] == 2 and summary["diverged"].startswith("Expected a finite training loss; got nan at epoch 3")
+    assert summary["epochs"] == 2 and summary["diverged"].startswith(
+        "Expected a finite training loss; got nan at epoch 3"
+    )
     assert json.loads((run / "model.json").read_text())["epoch"] == 2
     assert json.loads((run / "resume.json").read_text())["epoch"] == 2
     assert (run / "curves.png").stat().st_size > 0

@@ -13,9 +13,8 @@ from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from conftest import run_cli
+from PIL import Image
 
 httpx = pytest.importorskip("httpx")
 pytestmark = pytest.mark.real_data
@@ -47,10 +46,17 @@ def bomb_png() -> bytes:
 
 def test_health_says_which_run_and_epoch(client, trained_run):
     body = client.get("/api/health").json()
-    assert body == {"status": "ok", "run": str(trained_run.dir), "model_epoch": 3, "val_acc": pytest.approx(0.82, abs=0.03)}
+    assert body == {
+        "status": "ok",
+        "run": str(trained_run.dir),
+        "model_epoch": 3,
+        "val_acc": pytest.approx(0.82, abs=0.03),
+    }
 
 
-@pytest.mark.parametrize("query, options", [("", []), ("?top_k=5&lang=vi&invert=auto", ["--top-k", "5", "--lang", "vi"])])
+@pytest.mark.parametrize(
+    "query, options", [("", []), ("?top_k=5&lang=vi&invert=auto", ["--top-k", "5", "--lang", "vi"])]
+)
 def test_predict_equals_predict_json(client, trained_run, query, options):
     names = ["trouser.png", "ankle-boot.jpg"]
     files = [("file", (name, (EXAMPLES / name).read_bytes())) for name in names]
@@ -62,7 +68,9 @@ def test_predict_equals_predict_json(client, trained_run, query, options):
     assert [r["top_k"][0]["label"] for r in response.json()["results"]] == [1, 9]  # trouser, ankle boot
 
 
-@pytest.mark.parametrize("path", ["/api/predict?explain=true&top_k=10", "/api/predict?top_k=1&invert=no", "/api/predict/pixels"])
+@pytest.mark.parametrize(
+    "path", ["/api/predict?explain=true&top_k=10", "/api/predict?top_k=1&invert=no", "/api/predict/pixels"]
+)
 def test_every_prediction_is_the_documented_results_document(client, path):
     """Handlers send their results as built (no per-request validation: it cost more than the
     prediction), so the contract in /openapi.json is checked here."""
@@ -135,8 +143,12 @@ BAD_REQUESTS = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize("method, path, options, status, pattern", [b[1:] for b in BAD_REQUESTS], ids=[b[0] for b in BAD_REQUESTS])
-def test_a_bad_request_gets_its_status_and_one_line_and_the_server_goes_on(client, method, path, options, status, pattern):
+@pytest.mark.parametrize(
+    "method, path, options, status, pattern", [b[1:] for b in BAD_REQUESTS], ids=[b[0] for b in BAD_REQUESTS]
+)
+def test_a_bad_request_gets_its_status_and_one_line_and_the_server_goes_on(
+    client, method, path, options, status, pattern
+):
     response = client.request(method, path, **options)
     assert response.status_code == status, response.text
     body = response.json()
@@ -186,7 +198,9 @@ def test_a_chunked_body_over_the_limit_is_refused_once_past_the_limit(server, cl
     assert client.get("/api/health").status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/", "/static/js/app.js", "/static/style.css", "/api/health", "/api/nothing", "/docs", "/openapi.json"])
+@pytest.mark.parametrize(
+    "path", ["/", "/static/js/app.js", "/static/style.css", "/api/health", "/api/nothing", "/docs", "/openapi.json"]
+)
 def test_every_response_forbids_other_origins_inline_script_and_sniffing(client, path):
     headers = client.get(path).headers
     csp = headers["content-security-policy"]
@@ -205,7 +219,9 @@ def test_docs_work_offline_from_the_package(client):
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/api/health", "/api/predict", "/api/predict/pixels"} <= set(paths)
     assert "multipart/form-data" in paths["/api/predict"]["post"]["requestBody"]["content"]
-    parameters = {p["name"]: p["schema"] for p in paths["/api/predict"]["post"]["parameters"]}  # read by the handler itself
+    parameters = {
+        p["name"]: p["schema"] for p in paths["/api/predict"]["post"]["parameters"]
+    }  # read by the handler itself
     assert parameters["top_k"]["maximum"] == 10 and parameters["invert"]["enum"] == ["auto", "yes", "no"]
     assert set(parameters) == {"top_k", "invert", "lang", "explain"}
 

@@ -7,9 +7,8 @@ import tempfile
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from conftest import train_synthetic_run
+from PIL import Image
 
 pytest.importorskip("fastapi")
 from softmaxreg.serve.app import create_app  # noqa: E402

@@ -11,7 +11,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-
 from conftest import IN_CI
 
 pytestmark = pytest.mark.real_data
@@ -109,7 +108,9 @@ def test_the_page_predicts_uploads_and_drawings_switches_language_and_browses_th
 
 
 def test_the_page_on_a_phone_by_keyboard_alone(browser, server):
-    page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True)
+    page = browser.new_page(
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
     watch = Watch(page)
     page.goto(server + "/?lang=vi")
     page.locator("#matrix button").first.wait_for()

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from conftest import run_cli, start_server, stop_server
+
 from softmaxreg.runs import folder
 
 httpx = pytest.importorskip("httpx")
@@ -28,7 +28,9 @@ def training_server(real_data_dir, tmp_path_factory) -> Iterator[tuple[str, Path
     """``serve --allow-training`` started without a run: its first model comes from the page."""
     pytest.importorskip("fastapi", reason='needs pip install "softmaxreg[serve]"')
     cwd = tmp_path_factory.mktemp("train-serve")
-    process, url = start_server(None, cwd, "--allow-training", "--runs-dir", "page-runs", "--data-dir", str(real_data_dir))
+    process, url = start_server(
+        None, cwd, "--allow-training", "--runs-dir", "page-runs", "--data-dir", str(real_data_dir)
+    )
     try:
         yield url, cwd / "page-runs"
     finally:
@@ -129,7 +131,9 @@ def test_a_page_trains_its_first_model_live_and_then_predicts_with_it(client, tr
     assert end["model_version"] == 1 and "now predicts with its model" in end["message"]
     progress = [data for name, data in seen if name == "progress"]
     assert {p["epoch"] for p in progress} == {2} and all(1 <= p["batch"] <= p["batches"] for p in progress)
-    templates = [(len(data["history"]), data["templates"]) for name, data in seen if name == "state" and data["templates"]]
+    templates = [
+        (len(data["history"]), data["templates"]) for name, data in seen if name == "state" and data["templates"]
+    ]
     assert len(templates[-1][1]) == 10 and len(templates[-1][1][0]) == 28 and len(templates[-1][1][0][0]) == 28
     assert first_epoch["templates"] != templates[-1][1]  # the templates moved in epoch 2
 
@@ -137,7 +141,9 @@ def test_a_page_trains_its_first_model_live_and_then_predicts_with_it(client, tr
     files = {p.name for p in run_dir.iterdir()} - {".lock"}
     assert files == {p.name for p in trained_run.dir.iterdir()} - {".lock"}  # the files `softmaxreg train` writes
     health = client.get("/api/health").json()
-    assert health["run"] == f"{runs_dir.name}/{end['run']}" and health["model_epoch"] == 2  # relative to the server's cwd
+    assert (
+        health["run"] == f"{runs_dir.name}/{end['run']}" and health["model_epoch"] == 2
+    )  # relative to the server's cwd
     listed = client.get("/api/runs").json()
     assert listed["serving"] == end["run"] and listed["runs"][0]["name"] == end["run"]
     trouser = (Path(__file__).resolve().parents[2] / "examples" / "images" / "trouser.png").read_bytes()
@@ -161,7 +167,10 @@ def test_stop_ends_the_run_like_ctrl_c_and_a_diverging_run_says_so(client, train
     _, end = until_ended(stream)
     stream.close()
     assert end["status"] == "diverged"
-    assert "training diverged. Lower the learning rate (lr 1e+38)" in end["message"] and "holds no completed epoch" in end["message"]
+    assert (
+        "training diverged. Lower the learning rate (lr 1e+38)" in end["message"]
+        and "holds no completed epoch" in end["message"]
+    )
 
 
 def test_serving_another_run_folder_of_the_directory(client):

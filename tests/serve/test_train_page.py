@@ -11,7 +11,6 @@ import shutil
 import time
 
 import pytest
-
 from conftest import start_server, stop_server
 from test_page import ARTIFACTS, ROOT, Watch, browser, expect  # noqa: F401 (browser: the fixture)
 
@@ -53,7 +52,9 @@ def test_a_run_started_from_the_panel_is_watched_live_and_then_answers_uploads(b
     page.click("#train-start")
     expect(page.locator("#train-message")).to_have_text("`epochs` must be a whole number from 1 to 50 on the page; "
                                                         "got 60. Train longer runs with softmaxreg train.")  # fmt: skip
-    assert [error for error in watch.errors if "422" in error] == watch.errors != []  # the refused start, logged by Chromium
+    assert (
+        [error for error in watch.errors if "422" in error] == watch.errors != []
+    )  # the refused start, logged by Chromium
     watch.errors.clear()
     page.fill("#train-epochs", "3")
     page.fill("#train-lr", "0.05")
@@ -98,7 +99,9 @@ def test_a_run_started_from_the_panel_is_watched_live_and_then_answers_uploads(b
     watch.check(training_server)
     page.close()
 
-    phone = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True)
+    phone = browser.new_page(
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
     watch = Watch(phone)
     phone.goto(training_server + "/")  # a page opened later gets the last run's curves and templates
     expect(phone.locator("#train-templates canvas")).to_have_count(10)

@@ -15,6 +15,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import scipy.sparse  # noqa: E402
 import torch  # noqa: E402
+from conftest import SRC  # noqa: E402
 from sklearn.base import clone  # noqa: E402
 from sklearn.datasets import load_breast_cancer, load_digits, load_iris  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
@@ -25,8 +26,6 @@ from sklearn.utils.estimator_checks import check_estimator, parametrize_with_che
 
 from softmaxreg.sklearn import SoftmaxRegressionClassifier  # noqa: E402
 from softmaxreg.sklearn.estimator import EXPECTED_FAILED_CHECKS  # noqa: E402
-
-from conftest import SRC  # noqa: E402
 
 
 @parametrize_with_checks([SoftmaxRegressionClassifier()], expected_failed_checks=lambda _: EXPECTED_FAILED_CHECKS)
@@ -56,7 +55,9 @@ def digits():
 def test_integer_sample_weights_equal_repeated_samples_without_input_dropout():
     rng = np.random.RandomState(42)
     X, y, weight = rng.rand(15, 30), rng.randint(0, 3, size=15), rng.randint(0, 5, size=15)
-    weighted = SoftmaxRegressionClassifier(input_dropout=0, batch_size=256, random_state=0).fit(X, y, sample_weight=weight)
+    weighted = SoftmaxRegressionClassifier(input_dropout=0, batch_size=256, random_state=0).fit(
+        X, y, sample_weight=weight
+    )
     repeated = SoftmaxRegressionClassifier(input_dropout=0, batch_size=256, random_state=0).fit(
         X.repeat(weight, 0), y.repeat(weight)
     )
@@ -124,7 +125,9 @@ def test_pandas_sparse_and_numpy_inputs_train_the_same_model(digits):
     assert not hasattr(from_numpy, "feature_names_in_")
     for model in (from_pandas, from_sparse):
         np.testing.assert_array_equal(model.coef_, from_numpy.coef_)
-    np.testing.assert_allclose(from_sparse.decision_function(scipy.sparse.csr_matrix(X)), from_numpy.decision_function(X))
+    np.testing.assert_allclose(
+        from_sparse.decision_function(scipy.sparse.csr_matrix(X)), from_numpy.decision_function(X)
+    )
 
 
 # -- partial_fit -----------------------------------------------------------------------------------

@@ -463,7 +463,7 @@ class DataParallel(SingleProcess):
         causes = [self._cause(r, notes.get(r), timed_out) for r in dead] or [
             f"another process failed ({_first_line(err)})"
         ]
-        reporter = min(alive) == self.rank and not (0 in notes)  # process 0 reported its own error itself
+        reporter = min(alive) == self.rank and 0 not in notes  # process 0 reported its own error itself
         return DistributedError(
             f"{'; '.join(causes)}; the other processes stopped too.",
             silent=not reporter,

@@ -19,7 +19,9 @@ def _weights(w: Any) -> torch.Tensor:
     except (TypeError, ValueError, RuntimeError):
         raise ConfigError(f"`w` must be a 1-d tensor of weights, e.g. d2l.tensor([2, -3.4]); got {w!r}.") from None
     if w.ndim != 1 or len(w) == 0:
-        raise ConfigError(f"`w` must be a 1-d tensor of weights, e.g. d2l.tensor([2, -3.4]); got shape {tuple(w.shape)}.")
+        raise ConfigError(
+            f"`w` must be a 1-d tensor of weights, e.g. d2l.tensor([2, -3.4]); got shape {tuple(w.shape)}."
+        )
     return w
 
 

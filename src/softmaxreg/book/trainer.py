@@ -57,10 +57,10 @@ import torch
 
 from softmaxreg._validate import check_nonnegative_int, check_nonnegative_number
 from softmaxreg.book import distributed
-from softmaxreg.book.devices import cpu, resolve_device, try_gpu
-from softmaxreg.errors import TrainingDivergedError
 from softmaxreg.book._metric_log import MetricLog
+from softmaxreg.book.devices import cpu, resolve_device, try_gpu
 from softmaxreg.book.hyperparameters import HyperParameters
+from softmaxreg.errors import TrainingDivergedError
 
 logger = logging.getLogger(__name__)
 

@@ -229,10 +229,13 @@ def _add_data(commands: Any) -> None:
 
 
 def _add_numerics(commands: Any) -> None:
-    p = commands.add_parser("numerics", help="where exp overflows and underflows in each number format",
-                            description="Print, for float64, float32, TF32, bfloat16, float16, float8 and int8, the "
-                            "range of arguments for which exp neither overflows nor underflows, and the widest "
-                            "row of logits a naive (no max-subtraction) softmax survives (d2l §4.5, exercise 1).")
+    p = commands.add_parser(
+        "numerics",
+        help="where exp overflows and underflows in each number format",
+        description="Print, for float64, float32, TF32, bfloat16, float16, float8 and int8, the "
+        "range of arguments for which exp neither overflows nor underflows, and the widest "
+        "row of logits a naive (no max-subtraction) softmax survives (d2l §4.5, exercise 1).",
+    )
     p.add_argument("--json", action="store_true", help="print the table as JSON instead of text")
     p.set_defaults(handler="softmaxreg.commands.numerics:run")
 
@@ -251,10 +254,18 @@ def _add_serve(commands: Any) -> None:
     p.add_argument("--cors", metavar="ORIGIN", help="let pages of ORIGIN (e.g. http://localhost:3000) call the API")
     p.add_argument("--data-dir", metavar="DIR", help="folder holding Fashion-MNIST, for the test-set browser "
                    "(default: the run's, then the usual places; never downloaded)")  # fmt: skip
-    p.add_argument("--allow-training", action="store_true", help="a Train panel on the page: train new runs "
-                   "(one at a time) and watch their curves and templates; RUN_DIR may then be left out")
-    p.add_argument("--runs-dir", metavar="DIR", help="with --allow-training: where new runs go and which runs "
-                   "the page can switch between (default: RUN_DIR's parent, or ./runs without RUN_DIR)")
+    p.add_argument(
+        "--allow-training",
+        action="store_true",
+        help="a Train panel on the page: train new runs "
+        "(one at a time) and watch their curves and templates; RUN_DIR may then be left out",
+    )
+    p.add_argument(
+        "--runs-dir",
+        metavar="DIR",
+        help="with --allow-training: where new runs go and which runs "
+        "the page can switch between (default: RUN_DIR's parent, or ./runs without RUN_DIR)",
+    )
     p.set_defaults(handler="softmaxreg.commands.serve:run")
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from softmaxreg.datasets import sources
 from softmaxreg.commands._common import say, warn
-from softmaxreg.errors import DataError
+from softmaxreg.datasets import sources
 from softmaxreg.datasets.idx import parse_idx
+from softmaxreg.errors import DataError
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from softmaxreg.runs import folder
 from softmaxreg.commands._common import load_data, say
 from softmaxreg.datasets.labels import class_names
+from softmaxreg.runs import folder
 
 NUM_MISTAKES = 24
 FIGURES = ("confusion_matrix.png", "mistakes.png", "weights.png")

@@ -47,8 +47,9 @@ def export_onnx(run_dir: str | Path, out: str | Path) -> tuple[Path, dict[str, s
     model, meta = load_model(run_dir)
     meta = {"input_shape": [1, 28, 28], "class_names": list(class_names(meta.get("lang") or "en")), **meta}
     weight, bias = linear_parameters(model)
-    doc = f"Softmax regression on Fashion-MNIST (d2l §4.5), trained by softmaxreg {__version__} in {Path(run_dir).name}."
+    doc = (
+        f"Softmax regression on Fashion-MNIST (d2l §4.5), trained by softmaxreg {__version__} in {Path(run_dir).name}."
+    )
     props = onnx_export.run_metadata(meta)
     onnx_model = onnx_export.linear_classifier(weight.numpy(), bias.numpy(), meta["input_shape"], props, doc)
     return onnx_export.save(onnx_model, out), props
-

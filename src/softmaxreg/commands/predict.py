@@ -10,11 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from softmaxreg.runs import folder
 from softmaxreg.commands._common import say
-from softmaxreg.errors import ConfigError
-from softmaxreg.runs.images import prepare_image
 from softmaxreg.datasets.labels import class_names
+from softmaxreg.errors import ConfigError
+from softmaxreg.runs import folder
+from softmaxreg.runs.images import prepare_image
 
 
 def run(args: argparse.Namespace) -> int:

@@ -50,7 +50,9 @@ def _runs_dir(args: argparse.Namespace) -> str | None:
             raise ConfigError("`--runs-dir` needs --allow-training: it says where runs trained from the page go.")
         return None
     if args.workers != 1:
-        raise ConfigError(f"`--allow-training` needs --workers 1 (one process owns the training run); got {args.workers}.")
+        raise ConfigError(
+            f"`--allow-training` needs --workers 1 (one process owns the training run); got {args.workers}."
+        )
     if args.runs_dir is not None:
         return args.runs_dir
     return str(Path(args.run_dir).parent) if args.run_dir is not None else "runs"

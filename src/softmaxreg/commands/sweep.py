@@ -9,9 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from softmaxreg.runs import folder, lock
 from softmaxreg._atomic import atomic_write_text
-from softmaxreg.commands.cli import EXIT_INTERRUPTED
 from softmaxreg.commands._common import (
     config_from_args,
     console_callbacks,
@@ -24,7 +22,9 @@ from softmaxreg.commands._common import (
     say,
     warn,
 )
+from softmaxreg.commands.cli import EXIT_INTERRUPTED
 from softmaxreg.errors import ConfigError
+from softmaxreg.runs import folder, lock
 
 COLUMNS = ("lr", "epochs", "train_loss", "val_loss", "val_acc", "best_epoch", "best_val_acc", "seconds", "diverged")
 
@@ -36,8 +36,8 @@ def run(args: argparse.Namespace) -> int:
     names = rate_names(args.lr)  # decided before any training: one folder, line and row per rate
     base = config_from_args(args, exclude=("lr",))  # --lr is the list to sweep
     out = prepare_out_dir(args.out)
-    from softmaxreg.runs import figures  # torch: only once the options are known to be good
     from softmaxreg.book.devices import resolve_device
+    from softmaxreg.runs import figures  # torch: only once the options are known to be good
     from softmaxreg.runs.training import train_run
 
     device = resolve_device(args.device or "cpu")

@@ -11,8 +11,6 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from softmaxreg.runs import folder, lock
-from softmaxreg.commands.cli import EXIT_INTERRUPTED
 from softmaxreg.commands._common import (
     config_from_args,
     console_callbacks,
@@ -26,9 +24,11 @@ from softmaxreg.commands._common import (
     say,
     warn,
 )
+from softmaxreg.commands.cli import EXIT_INTERRUPTED
+from softmaxreg.errors import CheckpointError, ConfigError, DistributedError, TrainingDivergedError
+from softmaxreg.runs import folder, lock
 from softmaxreg.runs.config import TrainConfig
 from softmaxreg.runs.recipes import RECIPES
-from softmaxreg.errors import CheckpointError, ConfigError, DistributedError, TrainingDivergedError
 
 # What --resume lets you change: the rest would make the run a different one. (--early-stopping only
 # upwards, see _continue_after_stop; --epochs not for a cosine schedule, see _resumed_config.)
@@ -93,8 +93,8 @@ def _resume(args: argparse.Namespace) -> int:
     # process 0 alone claims and reads the folder; the others get its settings (or its error) from it
     saved, done = parallel.run_on_main(read_run)
     config = _resumed_config(saved, args, done)
-    from softmaxreg.runs.checkpoint import load_model, load_training_state  # torch: only once the options are good
     from softmaxreg.book.devices import resolve_device
+    from softmaxreg.runs.checkpoint import load_model, load_training_state  # torch: only once the options are good
     from softmaxreg.runs.training import check_resume
 
     state = None

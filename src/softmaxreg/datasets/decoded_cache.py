@@ -125,9 +125,7 @@ def _write_array(path: Path, array: np.ndarray) -> dict[str, Any]:
     return {"shape": list(array.shape), "bytes": int(array.nbytes), "crc32": zlib.crc32(array)}
 
 
-def store(
-    folder: Path, arrays: dict[str, np.ndarray], md5s: dict[str, str], sources: Sequence[Fingerprint]
-) -> None:
+def store(folder: Path, arrays: dict[str, np.ndarray], md5s: dict[str, str], sources: Sequence[Fingerprint]) -> None:
     """Add an entry for ``arrays``, verified from ``sources``; never raises for an unwritable folder.
 
     The arrays are written only when the folder does not already hold a sound copy; the manifest

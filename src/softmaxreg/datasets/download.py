@@ -42,8 +42,8 @@ from typing import Any, BinaryIO
 
 from softmaxreg._atomic import atomic_open
 from softmaxreg._validate import env_number
-from softmaxreg.errors import DownloadError, IDXFormatError, MachineError
 from softmaxreg.datasets.idx import MAX_CONTENT_BYTES, decompress, max_compressed_bytes
+from softmaxreg.errors import DownloadError, IDXFormatError, MachineError
 
 logger = logging.getLogger(__name__)
 

@@ -16,10 +16,10 @@ from torch.nn import functional as F
 
 from softmaxreg._validate import check_positive_int
 from softmaxreg.book.data import Batch, DataModule, TensorLoader
-from softmaxreg.errors import ConfigError
 from softmaxreg.datasets.labels import class_names
 from softmaxreg.datasets.labels import text_labels as _text_labels
 from softmaxreg.datasets.sources import load_fashion_mnist
+from softmaxreg.errors import ConfigError
 
 _RESIZE_CHUNK = 8192  # images resized at once: bounds the scratch memory
 
@@ -192,4 +192,3 @@ class FashionMNIST(DataModule):
     def __repr__(self) -> str:
         h, w = self.train.images.shape[-2:]
         return f"FashionMNIST(batch_size={self.batch_size}, resize=({h}, {w}), source={str(self.source)!r})"
-

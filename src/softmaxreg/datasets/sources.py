@@ -39,8 +39,8 @@ from pathlib import Path
 import numpy as np
 
 from softmaxreg.datasets import decoded_cache
-from softmaxreg.errors import ChecksumError, DataError, DataNotFoundError, IDXFormatError, MachineError
 from softmaxreg.datasets.idx import MAX_CONTENT_BYTES, parse_idx, read_idx_bytes
+from softmaxreg.errors import ChecksumError, DataError, DataNotFoundError, IDXFormatError, MachineError
 
 logger = logging.getLogger(__name__)
 

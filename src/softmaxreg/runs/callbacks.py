@@ -15,9 +15,9 @@ from typing import Any, TextIO
 
 import torch
 
-from softmaxreg.runs import checkpoint, folder
 from softmaxreg._validate import check_positive_int
 from softmaxreg.errors import CheckpointError, MachineError
+from softmaxreg.runs import checkpoint, folder
 
 
 def format_epoch(metrics: dict[str, float], max_epochs: int) -> str:

@@ -281,9 +281,13 @@ def _is_optimizer(v: Any) -> bool:
 
 def _is_history(v: Any, epochs: Any) -> bool:
     """Rows of numbers for epochs 1, 2, ..., ``epochs``."""
-    return isinstance(v, list) and len(v) == epochs and all(
-        isinstance(row, dict) and row.get("epoch") == i and all(_is_number(x) for x in row.values())
-        for i, row in enumerate(v, start=1)
+    return (
+        isinstance(v, list)
+        and len(v) == epochs
+        and all(
+            isinstance(row, dict) and row.get("epoch") == i and all(_is_number(x) for x in row.values())
+            for i, row in enumerate(v, start=1)
+        )
     )
 
 

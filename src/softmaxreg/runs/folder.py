@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from softmaxreg._atomic import atomic_write_json, atomic_write_text
-from softmaxreg.runs.config import MODEL_CHOICES
 from softmaxreg.errors import CheckpointError
+from softmaxreg.runs.config import MODEL_CHOICES
 
 METRICS_COLUMNS = ("epoch", "train_loss", "val_loss", "val_acc", "seconds")
 CONFIG = "config.json"

@@ -169,7 +169,9 @@ def claim_existing(folder: str | os.PathLike[str]) -> RunLock:
     """
     folder = Path(folder)
     read_config(folder)  # only a run folder gets a lock file
-    return _acquire(folder, f"Wait until that process ends (or stop it), then resume: softmaxreg train --resume {folder}")
+    return _acquire(
+        folder, f"Wait until that process ends (or stop it), then resume: softmaxreg train --resume {folder}"
+    )
 
 
 def check_new(folder: str | os.PathLike[str]) -> None:
@@ -201,7 +203,9 @@ def read_holder(folder: str | os.PathLike[str]) -> Holder | None:
     for attempt in range(_ATTEMPTS):
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
-            return Holder(int(record["pid"]), str(record["host"]), str(record["started"]), str(record.get("command", "")))
+            return Holder(
+                int(record["pid"]), str(record["host"]), str(record["started"]), str(record.get("command", ""))
+            )
         except (OSError, ValueError, KeyError, TypeError):
             pass  # not written yet by a holder that has just locked it
         if attempt + 1 < _ATTEMPTS:

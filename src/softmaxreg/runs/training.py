@@ -18,16 +18,16 @@ from typing import Any
 
 import torch
 
+from softmaxreg.book import distributed
+from softmaxreg.book.trainer import Trainer
+from softmaxreg.datasets.labels import class_names
+from softmaxreg.errors import TrainingDivergedError
+from softmaxreg.interop.tensorboard_log import TensorBoardLogger
+from softmaxreg.models import build_model
 from softmaxreg.runs import callbacks as cb
 from softmaxreg.runs import checkpoint
 from softmaxreg.runs.checkpoint import TrainingState
 from softmaxreg.runs.config import TrainConfig
-from softmaxreg.errors import TrainingDivergedError
-from softmaxreg.datasets.labels import class_names
-from softmaxreg.models import build_model
-from softmaxreg.book import distributed
-from softmaxreg.book.trainer import Trainer
-from softmaxreg.interop.tensorboard_log import TensorBoardLogger
 
 PREPROCESSING = {
     "image": "grey, light object on a dark background, as in Fashion-MNIST",

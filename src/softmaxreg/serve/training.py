@@ -157,7 +157,9 @@ class RunManager:
             TrainingConflictError: a run is training already.
         """
         if self.running:
-            raise TrainingConflictError(self._busy("Cannot start another run") + " Stop it first, or wait for it to end.")
+            raise TrainingConflictError(
+                self._busy("Cannot start another run") + " Stop it first, or wait for it to end."
+            )
         settings = {"config": config.to_dict(), "runs_dir": str(self.runs_dir), "data_dir": self.data_dir}
         self.process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "softmaxreg.serve.worker", json.dumps(settings),

@@ -240,7 +240,9 @@ class SoftmaxRegressionClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None) -> SoftmaxRegressionClassifier:
+    def partial_fit(
+        self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None
+    ) -> SoftmaxRegressionClassifier:
         """One epoch of minibatch SGD over one chunk of the data, continuing from the last call.
 
         For data that does not fit in memory: read it in chunks and call `partial_fit` on each,
@@ -268,7 +270,9 @@ class SoftmaxRegressionClassifier(ClassifierMixin, BaseEstimator):
             self.n_iter_ = 0
         unknown = np.setdiff1d(y, self.classes_)
         if unknown.size:
-            raise ValueError(f"`y` holds labels that are not in `classes` {self.classes_.tolist()}: {unknown.tolist()}.")
+            raise ValueError(
+                f"`y` holds labels that are not in `classes` {self.classes_.tolist()}: {unknown.tolist()}."
+            )
         # a new seed per call: each chunk gets its own shuffling and dropout masks
         settings = self._settings(self._seed_ + self.n_iter_, len(y), epochs=1, schedule="constant", full_fit=False)
         start = None if first else self._weights()
@@ -300,7 +304,9 @@ class SoftmaxRegressionClassifier(ClassifierMixin, BaseEstimator):
         """
         recipe = RECIPES[self.recipe]
         value = {name: getattr(self, name) for name in _FROM_RECIPE}
-        value = {name: getattr(recipe, field) if value[name] is None else value[name] for name, field in _FROM_RECIPE.items()}
+        value = {
+            name: getattr(recipe, field) if value[name] is None else value[name] for name, field in _FROM_RECIPE.items()
+        }
         batch_size = self.batch_size or min(recipe.batch_size, math.ceil(num_examples / _MIN_BATCHES_PER_EPOCH))
         if self.max_iter is None and self.recipe == "best":
             steps_per_epoch = math.ceil(num_examples / batch_size)
@@ -328,7 +334,9 @@ class SoftmaxRegressionClassifier(ClassifierMixin, BaseEstimator):
         arrays = (X, y) if weight is None else (X, y, weight)
         train, val = arrays, None
         if settings.early_stopping:
-            parts = train_test_split(*arrays, test_size=self.validation_fraction, stratify=y, random_state=settings.seed)
+            parts = train_test_split(
+                *arrays, test_size=self.validation_fraction, stratify=y, random_state=settings.seed
+            )
             train, val = parts[0::2], parts[1::2]
         tensors = lambda a: training.as_tensors(a[0], a[1], a[2] if len(a) > 2 else None, settings.device)  # noqa: E731
         data = training.ArrayData(tensors(train), tensors(val) if val is not None else None, settings.batch_size)

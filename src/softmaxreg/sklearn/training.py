@@ -139,7 +139,9 @@ class ArrayData(DataModule):
         return TensorLoader(self.val, _EVAL_BATCH) if self.val is not None else None
 
 
-def as_tensors(X: np.ndarray, y: np.ndarray, weight: np.ndarray | None, device: torch.device) -> tuple[torch.Tensor, ...]:
+def as_tensors(
+    X: np.ndarray, y: np.ndarray, weight: np.ndarray | None, device: torch.device
+) -> tuple[torch.Tensor, ...]:
     """``(X, y[, weight])`` as float32 / int64 / float32 tensors on ``device`` (no copy for float32 X on the CPU)."""
     tensors = [torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)), torch.from_numpy(y.astype(np.int64))]
     if weight is not None:
