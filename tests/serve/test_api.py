@@ -69,14 +69,16 @@ def test_predict_equals_predict_json(client, trained_run, query, options):
 
 
 @pytest.mark.parametrize(
-    "path", ["/api/predict?explain=true&top_k=10", "/api/predict?top_k=1&invert=no", "/api/predict/pixels"]
-)
+    "path",
+    ["/api/predict?explain=true&top_k=10", "/api/predict?top_k=1&invert=no", "/api/predict/pixels",
+     "/api/predict/pixels?explain=true"],
+)  # fmt: skip
 def test_every_prediction_is_the_documented_results_document(client, path):
     """Handlers send their results as built (no per-request validation: it cost more than the
     prediction), so the contract in /openapi.json is checked here."""
     from softmaxreg.serve.schemas import Results
 
-    if path.endswith("pixels"):
+    if "/pixels" in path:
         response = client.post(path, json={"pixels": [[0.5] * 28] * 28})
     else:
         response = client.post(path, files=[("file", ("t.png", (EXAMPLES / "trouser.png").read_bytes()))] * 2)
@@ -88,7 +90,7 @@ def test_every_prediction_is_the_documented_results_document(client, path):
 def test_pixels_match_the_same_image_uploaded_and_explain_the_scores(client, fashion):
     pixels = fashion.val.images[0, 0].numpy()  # (28, 28) uint8
     uploaded = client.post("/api/predict?explain=true&top_k=10", files={"file": ("x.png", png_bytes(pixels))}).json()
-    drawn = client.post("/api/predict/pixels?top_k=10", json={"pixels": (pixels / 255).tolist()}).json()
+    drawn = client.post("/api/predict/pixels?top_k=10&explain=true", json={"pixels": (pixels / 255).tolist()}).json()
     (a,), (b,) = uploaded["results"], drawn["results"]
     assert a["top_k"] == b["top_k"] and a["input"] == b["input"] == pixels.tolist()
     model = client.get("/api/model").json()

@@ -18,10 +18,11 @@ from fastapi.staticfiles import StaticFiles
 from softmaxreg import __version__
 from softmaxreg.serve.errors import add_error_handlers
 from softmaxreg.serve.middleware import MAX_BODY, BodyLimit, SecurityHeaders
-from softmaxreg.serve.routers import health, model, pages, predict, testset, train
+from softmaxreg.serve.routers import health, model, pages, predict, testset, train, v2
 from softmaxreg.serve.state import ModelStore, ServedRun, TestSet
 
 ROUTERS: list[APIRouter] = [health.router, predict.router, model.router, testset.router, train.router, pages.router]
+ROUTERS.append(v2.router)  # the Open Inference Protocol under /v2
 SETTINGS_ENV = "SOFTMAXREG_SERVE_SETTINGS"  # how `--workers N` hands the settings to each worker process
 
 

@@ -22,5 +22,6 @@ async def current_run(request: Request) -> ServedRun:
 
 
 async def test_set(request: Request) -> TestSet:
-    """The test set; a `NoTestSetError` (503) when the server has none."""
-    return request.app.state.store.test_set.require()
+    """The test set of the run served; a `NoTestSetError` (503) when the server has none for it."""
+    models: ModelStore = request.app.state.store
+    return models.test_set_of(models.run if models.has_run else None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,6 +20,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 ERROR_MEANINGS = {
     400: "not an image, a damaged or truncated image, a decompression bomb, a malformed pixel array or body",
+    404: "no such model (the Open Inference Protocol: the served run folder's name)",
     413: "request body over the limit (10 MB by default)",
     415: "wrong content type",
     422: "bad parameter",
@@ -63,20 +64,45 @@ class Results(BaseModel):
     results: list[Result] = Field(description="one per file, in the order sent")
 
 
-class PixelsQuery(BaseModel):
-    """The query parameters of ``POST /api/predict/pixels``."""
+class FeaturesQuery(BaseModel):
+    """The query parameters of ``POST /api/predict/features``, read by the handler itself."""
 
-    top_k: int = Field(3, ge=1, le=10, description="classes per image, most probable first")
-    lang: Literal["en", "vi"] | None = Field(None, description="language of class names (default: the run's)")
+    top_k: int = Field(3, ge=1, le=10, description="classes per example, most probable first (at most all classes)")
+    lang: Literal["en", "vi"] | None = Field(
+        None, description="language of Fashion-MNIST's class names (default: the run's own names)"
+    )
+
+
+class PixelsQuery(FeaturesQuery):
+    """The query parameters of ``POST /api/predict/pixels``, read by the handler itself."""
+
+    explain: bool = Field(False, description="also return the input, all logits and the maps w_c ⊙ x (large)")
 
 
 class PredictQuery(PixelsQuery):
     """The query parameters of ``POST /api/predict``, read by the handler itself (see `query_parameters`)."""
 
     invert: Literal["auto", "yes", "no"] = Field(
-        "auto", description="make the image light-on-dark: auto (when its border is light), yes, no"
+        "auto",
+        description="make the image light-on-dark: auto (when its border is light, for runs trained light on dark), "
+        "yes, no",
     )
-    explain: bool = Field(False, description="also return the 28×28 input, all logits and the maps w_c ⊙ x")
+
+
+def json_body(model: type[BaseModel]) -> dict[str, Any]:
+    """``openapi_extra`` documenting a JSON request body with ``model`` for a handler that reads its body itself
+    (into numpy: validating a large array with Pydantic cost more than the prediction). The schema is inlined."""
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return inline(definitions[node["$ref"].rsplit("/", 1)[1]])
+            return {key: inline(value) for key, value in node.items()}
+        return [inline(item) for item in node] if isinstance(node, list) else node
+
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": inline(schema)}}}}
 
 
 def query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
@@ -88,20 +114,65 @@ def query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
     ]
 
 
-class Pixels(BaseModel):
-    pixels: list[list[float]] = Field(
-        description="28 rows of 28 numbers in [0, 1]: a light object on black, as in Fashion-MNIST"
+Unit = Annotated[float, Field(ge=0, le=1)]
+GreyImage = Annotated[
+    list[Annotated[list[Unit], Field(min_length=1, max_length=4096)]], Field(min_length=1, max_length=4096)
+]
+ColourImage = Annotated[
+    list[Annotated[list[Annotated[list[Unit], Field(min_length=3, max_length=3)]], Field(max_length=4096)]],
+    Field(min_length=1, max_length=4096),
+]
+
+
+class PixelsBody(BaseModel):
+    """The body of ``POST /api/predict/pixels`` (documentation only: the handler checks it with numpy)."""
+
+    pixels: (
+        GreyImage
+        | Annotated[list[GreyImage], Field(min_length=1, max_length=256)]
+        | ColourImage
+        | Annotated[list[ColourImage], Field(min_length=1, max_length=256)]
+    ) = Field(
+        description="one image, H rows of W numbers in [0, 1] (a colour run: W [r, g, b] triples), or a batch of "
+        "1 to 256 such images; Fashion-MNIST runs: 28×28, a light object on black"
     )
+
+
+class FeaturesBody(BaseModel):
+    """The body of ``POST /api/predict/features`` (documentation only: the handler checks it itself)."""
+
+    rows: Annotated[
+        list[dict[str, float] | Annotated[list[float], Field(max_length=100_000)]], Field(min_length=1, max_length=4096)
+    ] = Field(description="1 to 4096 rows: objects by column name, or lists of values in the training column order")
+
+
+class InputInfo(BaseModel):
+    """What the model takes (model.json's ``input`` entry): images ``(C, H, W)`` or named features ``(F,)``."""
+
+    kind: Literal["images", "features"]
+    shape: list[int] = Field(description="one example's shape: [C, H, W] for images, [F] for features")
+    channels: int | None = Field(None, description="images: 1 (grey) or 3 (RGB)")
+    height: int | None = Field(None, description="images: rows of pixels")
+    width: int | None = Field(None, description="images: columns of pixels")
+    light_on_dark: bool | None = Field(
+        None, description="images: trained on light objects on dark, so `invert=auto` inverts light-background uploads"
+    )
+    drawing_pad: bool | None = Field(None, description="images: small and grey, so drawing one makes sense")
+    feature_names: list[str] | None = Field(None, description="features: the columns, in the model's order")
 
 
 class ModelInfo(BaseModel):
     run: str
+    name: str = Field(description="the run folder's name: the model's name under /v2/models/")
     model: str | None
     model_epoch: int | None
     input_shape: list[int]
+    input: InputInfo
     lang: str = Field(description="the page's default language")
     classes: dict[str, list[str]] = Field(description="class names by language")
-    templates: list[list[list[float]]] = Field(description="per class, its weights w_c as a 28×28 image")
+    templates: list[list[Any]] = Field(
+        description="per class, its weights w_c in the input's shape: H×W (grey), 3×H×W (colour), F (features)"
+    )
     biases: list[float]
 
 

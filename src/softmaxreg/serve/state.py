@@ -20,6 +20,7 @@ import numpy as np
 from softmaxreg.datasets.labels import LABELS
 from softmaxreg.errors import SoftmaxRegError
 from softmaxreg.runs import folder
+from softmaxreg.runs.inputs import InputSpec
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ class NoModelError(SoftmaxRegError):
 
 
 class NoTestSetError(SoftmaxRegError):
-    """The Fashion-MNIST test set could not be found on the server."""
+    """The Fashion-MNIST test set could not be found on the server, or the run was not trained on it."""
 
 
 @dataclass
@@ -60,13 +61,19 @@ class TestSet:
 
 @dataclass
 class ServedRun:
-    """A loaded run folder: the model (checked as ``evaluate`` checks it) and what the page needs of it."""
+    """A loaded run folder: the model (checked as ``evaluate`` checks it) and what the page needs of it.
+
+    ``spec`` is what the model takes (`softmaxreg.runs.inputs.InputSpec`, model.json's ``"input"``):
+    images ``(C, H, W)`` grey or RGB, or named features standardised with the training split's
+    mean and std. Runs without the entry are Fashion-MNIST: grey 28×28, light on dark.
+    """
 
     run_dir: Path
     model: Any
     scorer: Any  # the model as a `softmaxreg.runs.inference.LinearScorer`: what predictions use
     meta: dict[str, Any]
     history: list[dict[str, float]] = field(default_factory=list)
+    spec: InputSpec = field(default_factory=InputSpec)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _predictions: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
@@ -75,7 +82,8 @@ class ServedRun:
         """Load and check a run folder.
 
         Raises:
-            ConfigError, CheckpointError: not a run folder, or its model files are missing or damaged.
+            ConfigError, CheckpointError: not a run folder, or its model files are missing or damaged
+                (a malformed ``"input"`` entry included).
         """
         from softmaxreg.runs.checkpoint import load_model
         from softmaxreg.runs.inference import LinearScorer
@@ -83,31 +91,77 @@ class ServedRun:
         run_dir = Path(run_dir)
         folder.read_config(run_dir)  # a run folder? (the same first check as evaluate and predict)
         model, meta = load_model(run_dir)
+        spec = InputSpec.from_metadata(meta)
         try:
             history = folder.read_metrics(run_dir)
         except SoftmaxRegError:  # a run cut short before its first epoch's row: no curves, still servable
             history = []
-        return cls(run_dir, model, LinearScorer(model), meta, history)
+        return cls(run_dir, model, LinearScorer(model), meta, history, spec)
+
+    @property
+    def name(self) -> str:
+        """The run folder's name: the model's name in the Open Inference Protocol (``/v2/models/{name}``)."""
+        return self.run_dir.name
+
+    @property
+    def is_images(self) -> bool:
+        return self.spec.kind == "images"
+
+    @property
+    def is_fashion_mnist_like(self) -> bool:
+        """Grey images of light objects on dark: uploads are prepared as Fashion-MNIST's were (trim, fit, centre)."""
+        return self.is_images and self.spec.channels == 1 and self.spec.light_on_dark
 
     @property
     def input_size(self) -> tuple[int, int]:
-        return tuple(self.meta.get("input_shape", (1, 28, 28))[-2:])  # type: ignore[return-value]
+        """``(H, W)`` of an image run."""
+        return (self.spec.height, self.spec.width)
 
     @property
     def templates(self) -> np.ndarray:
-        """``(num_classes, H, W)`` float32: each class's weights w_c drawn as an image."""
-        return self.scorer.weight_t.T.reshape(-1, *self.input_size)
+        """float32 weights of each class drawn in the input's shape: ``(num_classes, C, H, W)`` for images
+        (colour templates for RGB runs), ``(num_classes, F)`` for features."""
+        return self.scorer.weight_t.T.reshape(-1, *self.spec.input_shape)
 
     @property
     def biases(self) -> np.ndarray:
         """``(num_classes,)`` float32."""
         return self.scorer.bias
 
+    @property
+    def num_classes(self) -> int:
+        return len(self.scorer.bias)
+
+    @functools.cached_property
+    def _standardise(self) -> tuple[np.ndarray, np.ndarray]:
+        return np.asarray(self.spec.mean, dtype=np.float64), np.asarray(self.spec.std, dtype=np.float64)
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """``(N, num_classes)`` float32 logits of ``N`` examples as the model takes them.
+
+        Args:
+            x: images: ``(N, C, H, W)`` (or ``(N, H, W)`` when grey) uint8 pixels 0..255, or float
+                values in [0, 1]; features: ``(N, F)`` raw values, standardised here with the run's
+                mean and std.
+        """
+        if self.spec.kind == "features":
+            mean, std = self._standardise
+            z = ((x.astype(np.float64) - mean) / std).astype(np.float32)
+            return z @ self.scorer.weight_t + self.scorer.bias
+        if x.dtype == np.uint8:
+            return self.scorer.logits(x)
+        return x.reshape(len(x), -1).astype(np.float32, copy=False) @ self.scorer.weight_t + self.scorer.bias
+
+    def is_fashion_mnist(self) -> bool:
+        """Trained on Fashion-MNIST (no ``"input"`` entry, or the default one): the test-set browser applies."""
+        return self.meta.get("input") is None or (self.spec == InputSpec() and len(self.biases) == 10)
+
     def class_names(self, lang: str | None) -> tuple[str, ...]:
         """Names in ``lang``, or the run's own names (``model.json``) when no language is asked for."""
-        if lang:
+        own = self.meta.get("class_names")
+        if lang and (not own or self.is_fashion_mnist()):
             return LABELS[lang]
-        return tuple(self.meta.get("class_names") or LABELS["en"])
+        return tuple(own or LABELS["en"])
 
     @functools.cached_property
     def summary(self) -> dict[str, Any]:
@@ -115,19 +169,21 @@ class ServedRun:
         return folder.summarize(self.history)
 
     def explain(self, pixels: np.ndarray) -> dict[str, Any]:
-        """What the page draws for one prepared ``(H, W)`` uint8 image: all scores and every w_c ⊙ x.
+        """What the page draws for one prepared uint8 image (``(H, W)`` grey, ``(C, H, W)`` colour): all
+        scores and every w_c ⊙ x (``(H, W)`` maps for grey runs, ``(C, H, W)`` for colour ones).
 
         The logits are those the prediction used; each contribution map sums, with the class's bias, to its logit.
         """
         from softmaxreg.runs.inference import softmax
 
         logits = self.scorer.logits(pixels[None])[0].tolist()  # (num_classes,): what the prediction used
-        x = pixels.astype(np.float32) / 255  # (H, W) in [0, 1], as the model takes it
+        x = pixels.astype(np.float32) / 255  # in [0, 1], as the model takes it
+        templates = self.templates if pixels.ndim == 3 else self.templates[:, 0]
         return {
             "input": pixels.tolist(),
             "logits": logits,
             "probabilities": softmax(logits),
-            "contributions": np.round(self.templates * x, 5).tolist(),  # (num_classes, H, W)
+            "contributions": np.round(templates * x, 5).tolist(),  # (num_classes, [C,] H, W)
         }
 
     def test_predictions(self, test: TestSet) -> tuple[np.ndarray, np.ndarray]:
@@ -170,6 +226,20 @@ class ModelStore:
         if run is None:
             raise NoModelError("No model is loaded yet. Start the server with a run folder: softmaxreg serve RUN_DIR.")
         return run
+
+    def test_set_of(self, run: ServedRun | None) -> TestSet:
+        """The test set the browser shows for ``run``: Fashion-MNIST's, for runs trained on it.
+
+        Raises:
+            NoTestSetError: the server has no Fashion-MNIST test set, or ``run`` was trained on other data
+                (its own test split comes with ``softmaxreg.runs.rundata``, wired at merge).
+        """
+        if run is not None and not run.is_fashion_mnist():
+            raise NoTestSetError(
+                f"No test set to browse for the run {run.name}: it was not trained on Fashion-MNIST, and the "
+                "browser shows Fashion-MNIST's test set only. Use `softmaxreg evaluate` on the run folder."
+            )
+        return self.test_set.require()
 
     @property
     def has_run(self) -> bool:

@@ -16,24 +16,48 @@ router = APIRouter(prefix="/api", tags=["model"], responses=error_responses(503)
 
 @router.get("/model", response_model=ModelInfo)
 async def model_info(run: ServedRun = Depends(current_run), models: ModelStore = Depends(store)) -> dict[str, Any]:
-    """What the model is: per class, its weights as a 28×28 image (its template) and its bias."""
+    """What the model is and takes: its input, and per class its weights (its template) and its bias.
+
+    Templates are drawn in the input's shape: ``(H, W)`` per class for grey images (what the page
+    draws), ``(3, H, W)`` for colour images, ``(F,)`` (one weight per feature) for features.
+    """
+    spec = run.spec
+    templates = run.templates
+    if run.is_images and spec.channels == 1:
+        templates = templates[:, 0]  # (num_classes, H, W)
+    own = list(run.class_names(None))
+    classes = (
+        {lang: list(names) for lang, names in LABELS.items()} if run.is_fashion_mnist() else {"en": own, "vi": own}
+    )
     return {
         "run": str(run.run_dir),
+        "name": run.name,
         "model": run.meta.get("model"),
         "model_epoch": run.meta.get("epoch"),
-        "input_shape": list(run.meta.get("input_shape", (1, 28, 28))),
+        "input_shape": list(spec.input_shape),
+        "input": input_info(run),
         "lang": models.lang,
-        "classes": {lang: list(names) for lang, names in LABELS.items()},
-        "templates": run.templates.round(5).tolist(),
+        "classes": classes,
+        "templates": templates.round(5).tolist(),
         "biases": run.biases.tolist(),
     }
+
+
+def input_info(run: ServedRun) -> dict[str, Any]:
+    """What the page and programs need to know of the model's input (`InputInfo`)."""
+    spec = run.spec
+    if spec.kind == "features":
+        return {"kind": "features", "shape": list(spec.input_shape), "feature_names": list(spec.feature_names)}
+    small_grey = spec.channels == 1 and spec.height <= 64 and spec.width <= 64
+    return {"kind": "images", "shape": list(spec.input_shape), "channels": spec.channels, "height": spec.height,
+            "width": spec.width, "light_on_dark": spec.light_on_dark, "drawing_pad": small_grey}  # fmt: skip
 
 
 @router.get("/run", response_model=RunSummary)
 async def run_summary(run: ServedRun = Depends(current_run), models: ModelStore = Depends(store)) -> dict[str, Any]:
     """The run's training: epochs, accuracies, one row of metrics.csv per epoch, and the test accuracy."""
     test_accuracy = None
-    if models.test_set.images is not None:
+    if models.test_set.images is not None and run.is_fashion_mnist():
         predicted, _ = run.test_predictions(models.test_set)
         test_accuracy = float((predicted == models.test_set.labels).mean())
     return {"run": str(run.run_dir), "summary": run.summary, "test_accuracy": test_accuracy, "history": run.history}

@@ -21,7 +21,7 @@ export async function predictFile(file) {
 }
 
 export async function predictPixels(pixels, source) {
-  const body = await postJSON(`/api/predict/pixels?top_k=10&lang=${lang}`, { pixels });
+  const body = await postJSON(`/api/predict/pixels?top_k=10&explain=true&lang=${lang}`, { pixels });
   setResult(body.results[0], source);
 }
 
