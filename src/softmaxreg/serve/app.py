@@ -22,7 +22,7 @@ from softmaxreg.serve.routers import health, model, pages, predict, testset, tra
 from softmaxreg.serve.state import ModelStore, ServedRun, TestSet
 
 ROUTERS: list[APIRouter] = [health.router, predict.router, model.router, testset.router, train.router, pages.router]
-ROUTERS.append(v2.router)  # the Open Inference Protocol under /v2
+ROUTERS.insert(0, v2.router)  # the Open Inference Protocol under /v2: matched first, its routes are the hot ones
 SETTINGS_ENV = "SOFTMAXREG_SERVE_SETTINGS"  # how `--workers N` hands the settings to each worker process
 
 

@@ -98,7 +98,7 @@ class ServedRun:
             history = []
         return cls(run_dir, model, LinearScorer(model), meta, history, spec)
 
-    @property
+    @functools.cached_property
     def name(self) -> str:
         """The run folder's name: the model's name in the Open Inference Protocol (``/v2/models/{name}``)."""
         return self.run_dir.name

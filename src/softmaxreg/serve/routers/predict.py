@@ -16,12 +16,12 @@ from typing import Any
 import numpy as np
 from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from softmaxreg.runs.inference import classify, top_k
+from softmaxreg.runs.inference import classify
 from softmaxreg.serve.dependencies import current_run
 from softmaxreg.serve.errors import BadInputError
 from softmaxreg.serve.inputs import feature_rows, pixel_images, prepare_upload
@@ -40,9 +40,15 @@ from softmaxreg.serve.schemas import (
 from softmaxreg.serve.state import ServedRun
 
 try:  # 3-5x faster than json for arrays of numbers; optional
+    from orjson import dumps as json_dumps
     from orjson import loads as json_loads
 except ImportError:  # pragma: no cover
+    import json
     from json import loads as json_loads
+
+    def json_dumps(value: Any) -> bytes:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
 
 router = APIRouter(prefix="/api", tags=["predict"], responses=error_responses(400, 413, 415, 422, 503))
 BIG_UPLOAD = 256 * 1024  # decode larger uploads (photos) on a worker thread so small requests keep flowing
@@ -87,19 +93,39 @@ def _one_line(name: str) -> str:
 
 
 def _results(run: ServedRun, images: list[tuple[str, np.ndarray, bool]], k: int, lang: str | None,
-             explain: bool) -> JSONResponse:  # fmt: skip
+             explain: bool) -> Response:  # fmt: skip
     """The `Results` document, sent as it is: validating what `classify` built against its own schema
     cost more than the prediction (tests check every response against `Results` instead)."""
     results = classify(run.scorer, images, run.class_names(lang), min(k, run.num_classes))
     if explain:
         for result, (_, pixels, _) in zip(results, images, strict=True):
             result.update(run.explain(pixels))
-    return JSONResponse({"results": results})
+    return _json_response({"results": results})
+
+
+def _json_response(document: Any) -> Response:
+    return Response(json_dumps(document), media_type="application/json")
+
+
+def _ranked(logits: np.ndarray, names: tuple[str, ...], k: int, labels: list[str]) -> list[dict[str, Any]]:
+    """`classify`'s results for a batch of ``(N, K)`` logits, computed with numpy at once (the same
+    probabilities: a float64 softmax of the float32 logits, rounded to 6 decimals; ties by label)."""
+    z = logits.astype(np.float64)
+    z -= z.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+    order = np.argsort(-z, axis=1, kind="stable")[:, :k]
+    top = np.take_along_axis(z, order, axis=1).tolist()
+    return [
+        {"image": label, "inverted": False,
+         "top_k": [{"label": c, "class": names[c], "probability": round(p, 6)} for c, p in zip(cs, ps, strict=True)]}
+        for label, cs, ps in zip(labels, order.tolist(), top, strict=True)
+    ]  # fmt: skip
 
 
 @router.post("/predict", response_model=Results,
              openapi_extra={**MULTIPART_BODY, "parameters": query_parameters(PredictQuery)})  # fmt: skip
-async def predict(request: Request, run: ServedRun = Depends(current_run)) -> JSONResponse:
+async def predict(request: Request, run: ServedRun = Depends(current_run)) -> Response:
     """Classify one or more image files (fields named `file`), as `softmaxreg predict --json` does.
 
     The hot path of the API: it reads its query with `PredictQuery` itself, because FastAPI's
@@ -153,31 +179,30 @@ async def _json_field(request: Request, key: str, example: str) -> Any:
 
 @router.post("/predict/pixels", response_model=Results,
              openapi_extra={**json_body(PixelsBody), "parameters": query_parameters(PixelsQuery)})  # fmt: skip
-async def predict_pixels(request: Request, run: ServedRun = Depends(current_run)) -> JSONResponse:
+async def predict_pixels(request: Request) -> Response:
     """Classify images given as pixels in [0, 1]: one image (`H` rows of `W` numbers; `[r, g, b]` triples for
     a colour run) or a batch of them (at most 256), answers in order. With `explain=true`, also the input,
     all scores and the maps w_c ⊙ x the page draws."""
+    run: ServedRun = request.app.state.store.run  # not a dependency: FastAPI's solving cost ~10% of a request
     query: PixelsQuery = _query(request, PixelsQuery)
     value = await _json_field(request, "pixels", '{"pixels": [[...], ...]}')
     images, batch = pixel_images(run, value)
     names = [f"pixels[{i}]" for i in range(len(images))] if batch else ["pixels"]
-    prepared = [(name, image, False) for name, image in zip(names, images, strict=True)]
-    return _results(run, prepared, query.top_k, query.lang, query.explain)
+    if query.explain:
+        return _results(run, [(n, image, False) for n, image in zip(names, images, strict=True)], query.top_k,
+                        query.lang, explain=True)  # fmt: skip
+    k = min(query.top_k, run.num_classes)
+    return _json_response({"results": _ranked(run.scorer.logits(images), run.class_names(query.lang), k, names)})
 
 
 @router.post("/predict/features", response_model=Results,
              openapi_extra={**json_body(FeaturesBody), "parameters": query_parameters(FeaturesQuery)})  # fmt: skip
-async def predict_features(request: Request, run: ServedRun = Depends(current_run)) -> JSONResponse:
+async def predict_features(request: Request) -> Response:
     """Classify table rows of a run trained on features: `{"rows": [{"name": value, ...}, ...]}` or lists of
     values in the training column order; standardised with the training split's mean and std."""
+    run: ServedRun = request.app.state.store.run
     query: FeaturesQuery = _query(request, FeaturesQuery)
     rows = feature_rows(run, await _json_field(request, "rows", '{"rows": [{"column": value, ...}, ...]}'))
-    names = run.class_names(query.lang)
-    logits = run.logits(rows).tolist()
+    labels = [f"rows[{i}]" for i in range(len(rows))]
     k = min(query.top_k, run.num_classes)
-    results = [
-        {"image": f"rows[{i}]", "inverted": False,
-         "top_k": [{"label": c, "class": names[c], "probability": round(p, 6)} for c, p in top_k(row, k)]}
-        for i, row in enumerate(logits)
-    ]  # fmt: skip
-    return JSONResponse({"results": results})
+    return _json_response({"results": _ranked(run.logits(rows), run.class_names(query.lang), k, labels)})
