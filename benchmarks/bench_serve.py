@@ -10,6 +10,7 @@ asyncio client of this file when ``wrk`` is not installed), measures:
 - ``pixels``: ``POST /api/predict/pixels`` with one 28×28 image as JSON numbers in [0, 1];
 - ``pixels64``: the same with a batch of 64 images;
 - ``v2``, ``v2x64``: ``POST /v2/models/{run}/infer``, one FP32 image ``[1, 1, 28, 28]`` / 64 of them;
+- ``v2bin64``: the same 64 images as UINT8 binary tensor data (tritonclient's default encoding);
 - ``litserve``: the same run's weights served by LitServe (``benchmarks/litserve_baseline.py``, a
   15-line ``LitAPI``: JSON ``{"pixels": 28×28}`` in, top-3 out), in the same run, when installed
   (``pip install "softmaxreg[bench]"``).
@@ -53,10 +54,12 @@ class Request:
     content_type: str = ""
     body: bytes = b""
     images: int = 1  # images per request: images/s = requests/s × images
+    headers: tuple[tuple[str, str], ...] = ()
 
     def raw(self) -> bytes:
         """The whole HTTP/1.1 request, for the asyncio client."""
         head = f"{self.method} {self.path} HTTP/1.1\r\nHost: bench\r\n"
+        head += "".join(f"{name}: {value}\r\n" for name, value in self.headers)
         if self.body:
             head += f"Content-Type: {self.content_type}\r\nContent-Length: {len(self.body)}\r\n"
         return (head + "\r\n").encode() + self.body
@@ -101,6 +104,14 @@ def _json(path: str, document: object, images: int = 1) -> Request:
     return Request("POST", path, "application/json", json.dumps(document, separators=(",", ":")).encode(), images)
 
 
+def _binary(path: str, images: np.ndarray) -> Request:
+    """An infer request with Triton's binary tensor data (what tritonclient sends by default): UINT8 bytes."""
+    head = json.dumps({"inputs": [{"name": "input", "shape": [len(images), 1, 28, 28], "datatype": "UINT8",
+                                   "parameters": {"binary_data_size": images.size}}]}).encode()  # fmt: skip
+    headers = (("Inference-Header-Content-Length", str(len(head))),)
+    return Request("POST", path, "application/octet-stream", head + images.tobytes(), len(images), headers)
+
+
 def requests(run_name: str) -> dict[str, Request]:
     one, batch = _images(1), _images(64)
     infer = f"/v2/models/{run_name}/infer"
@@ -117,6 +128,7 @@ def requests(run_name: str) -> dict[str, Request]:
         "pixels64": _json("/api/predict/pixels", {"pixels": batch.tolist()}, 64),
         "v2": _json(infer, tensor(one)),
         "v2x64": _json(infer, tensor(batch), 64),
+        "v2bin64": _binary(infer, np.rint(batch * 255).astype(np.uint8)),
         "litserve": _json("/predict", {"pixels": one[0].tolist()}),
     }
 
@@ -128,15 +140,13 @@ def measure_wrk(url: str, request: Request, clients: int, seconds: float, scratc
     """``wrk`` on one thread with ``clients`` connections; a Lua script sends the body."""
     body, script = scratch / "body", scratch / "request.lua"
     body.write_bytes(request.body)
-    lines = [f'wrk.method = "{request.method}"']
+    lines = [f'wrk.method = "{request.method}"'] + [f'wrk.headers["{k}"] = "{v}"' for k, v in request.headers]
     if request.body:
         lines += [f'wrk.headers["Content-Type"] = "{request.content_type}"',
                   f'local f = assert(io.open("{body}", "rb"))', "wrk.body = f:read('*a')", "f:close()"]  # fmt: skip
     script.write_text("\n".join(lines) + "\n")
-    out = subprocess.run(
-        ["wrk", "-t1", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--latency", "-s", str(script), url + request.path],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+    command = ["wrk", "-t1", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--latency", "-s", str(script)]
+    out = subprocess.run([*command, url + request.path], capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])
     percentiles = {p: _ms(*re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()) for p in (50, 99)}
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -297,7 +307,7 @@ def _summary(workers: int, r: dict, lit: dict[int, dict[str, float]]) -> None:
             versus = f", {r[name, 8]['rps'] / lit[8]['rps']:.1f}x LitServe (target >= 2x)" if 8 in lit else ""
             print(f"workers {workers}: {name} at 8 clients {r[name, 8]['rps']:.0f} req/s{versus}, "
                   f"p99 {r[name, 8]['p99']:.1f} ms (target <= 10 ms)")  # fmt: skip
-    for name in ("pixels64", "v2x64"):
+    for name in ("pixels64", "v2x64", "v2bin64"):
         best = max((r[name, n]["rps"] * 64 for n in (1, 8, 64) if (name, n) in r), default=None)
         if best is not None:
             print(f"workers {workers}: {name} best {best:.0f} images/s (target >= 20,000)")
@@ -309,7 +319,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="seconds per measurement (default 3)")
     parser.add_argument("--clients", default="1,8,64", help="concurrent clients, comma-separated (default 1,8,64)")
     parser.add_argument("--workers", default="1,2", help="server processes to try, comma-separated (default 1,2)")
-    parser.add_argument("--only", default="health,png28,photo,pixels,pixels64,v2,v2x64,litserve",
+    parser.add_argument("--only", default="health,png28,photo,pixels,pixels64,v2,v2x64,v2bin64,litserve",
                         help="which requests, comma-separated (default: all)")  # fmt: skip
     args = parser.parse_args()
     clients = [int(c) for c in args.clients.split(",")]

@@ -32,6 +32,7 @@ async def call(app, request: Request) -> int:
             (b"content-type", request.content_type.encode()),
             (b"content-length", str(len(request.body)).encode()),
         ]
+    headers += [(name.lower().encode(), value.encode()) for name, value in request.headers]
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": request.method,
              "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": query.encode(),
              "root_path": "", "headers": headers, "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}  # fmt: skip
@@ -58,7 +59,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("run_dir")
     parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--only", default="pixels,pixels64,v2,v2x64")
+    parser.add_argument("--only", default="pixels,pixels64,v2,v2x64,v2bin64")
     parser.add_argument("--top", type=int, default=12)
     args = parser.parse_args()
     from softmaxreg.serve.app import create_app, one_thread_per_process

@@ -101,6 +101,26 @@ def test_tritonclient_round_trip_equals_softmaxreg_predict(servers, runs, tmp_pa
     np.testing.assert_allclose(again, probabilities, atol=1e-6)
 
 
+def test_tritonclient_binary_tensors_by_default(servers):
+    """tritonclient's defaults: binary tensor data in (set_data_from_numpy) and out (no outputs named)."""
+    client = triton(servers("grey"))
+    images = np.random.default_rng(5).integers(0, 256, (4, 1, 28, 28), dtype=np.uint8)
+    binary = httpclient.InferInput("input", list(images.shape), "UINT8")
+    binary.set_data_from_numpy(images)
+    as_json = httpclient.InferInput("input", list(images.shape), "UINT8")
+    as_json.set_data_from_numpy(images, binary_data=False)
+    wanted = [httpclient.InferRequestedOutput("probabilities", binary_data=False)]
+    got = client.infer("grey-run", [binary]).as_numpy("probabilities")
+    assert got.shape == (4, 10) and got.dtype == np.float32
+    np.testing.assert_array_equal(got, client.infer("grey-run", [as_json], outputs=wanted).as_numpy("probabilities"))
+    floats = httpclient.InferInput("input", [4, 784], "FP32")
+    floats.set_data_from_numpy((images.reshape(4, -1) / 255).astype(np.float32))
+    logits = [httpclient.InferRequestedOutput("logits"), httpclient.InferRequestedOutput("probabilities")]
+    result = client.infer("grey-run", [floats], outputs=logits)
+    np.testing.assert_allclose(result.as_numpy("probabilities"), got, atol=1e-6)
+    assert result.as_numpy("logits").shape == (4, 10)
+
+
 def test_rgb_run_nested_data_any_batch(servers, runs):
     client = triton(servers("rgb"))
     meta = client.get_model_metadata("rgb-run")
@@ -133,6 +153,9 @@ def infer_body(shape, data, datatype="UINT8", **extra):
 
 
 ZEROS = [0] * 784
+BINARY_HEAD = json.dumps(
+    {"inputs": [{"name": "input", "shape": [1, 784], "datatype": "UINT8", "parameters": {"binary_data_size": 784}}]}
+).encode()
 # fmt: off
 ERRORS = [
     ("unknown model", "/v2/models/other/infer", {"json": infer_body([1, 784], ZEROS)}, 404, r"Unknown model 'other'; this server serves 'grey-run'"),  # noqa: E501
@@ -148,7 +171,8 @@ ERRORS = [
     ("unknown output", "/v2/models/grey-run/infer", {"json": infer_body([1, 784], ZEROS, outputs=[{"name": "scores"}])}, 400, r"probabilities or logits; got 'scores'"),  # noqa: E501
     ("not json", "/v2/models/grey-run/infer", {"content": b"{inputs", "headers": {"content-type": "application/json"}}, 400, r"Expected a JSON body; it does not parse"),  # noqa: E501
     ("json array", "/v2/models/grey-run/infer", {"json": [1]}, 400, r"Expected a JSON object"),  # noqa: E501
-    ("binary extension", "/v2/models/grey-run/infer", {"content": b"{}", "headers": {"inference-header-content-length": "2"}}, 400, r"binary_data=False"),  # noqa: E501
+    ("binary too short", "/v2/models/grey-run/infer", {"content": BINARY_HEAD + b"\0" * 10, "headers": {"inference-header-content-length": str(len(BINARY_HEAD))}}, 400, r"binary tensor data of 784 bytes.*got binary_data_size 784 and 10 bytes"),  # noqa: E501
+    ("binary header bad", "/v2/models/grey-run/infer", {"content": b"{}", "headers": {"inference-header-content-length": "99"}}, 400, r"Inference-Header-Content-Length to be the JSON part's length, 1\.\.2 bytes; got '99'"),  # noqa: E501
     ("form", "/v2/models/grey-run/infer", {"files": {"file": ("a.png", b"x")}}, 415, r"Expected application/json"),  # noqa: E501
     ("huge batch", "/v2/models/grey-run/infer", {"json": infer_body([5000, 784], [])}, 400, r"at most 4096 examples"),  # noqa: E501
 ]

@@ -10,9 +10,10 @@
   row-major order; outputs ``probabilities`` ``[N, K]`` and, if asked for in ``outputs``, ``logits``.
 
 Errors are the protocol's ``{"error": "<one line>"}`` with a 4xx status (503 while no run is loaded).
-Only JSON tensors are spoken (not Triton's binary-data extension): with ``tritonclient`` pass
-``binary_data=False`` to ``InferInput.set_data_from_numpy`` and ``InferRequestedOutput``.
-The infer handler reads its body itself (into numpy); `InferRequest` documents it in ``/openapi.json``.
+Tensors travel as JSON ``data`` or, with Triton's binary tensor data extension (``tritonclient``'s
+default), as raw little-endian bytes after the JSON part (``Inference-Header-Content-Length``), in
+and out. The infer handler reads its body itself (into numpy); `InferRequest` documents it in
+``/openapi.json``.
 """
 
 from __future__ import annotations
@@ -191,22 +192,36 @@ async def model_ready(name: ModelName, models: ModelStore = Depends(store)) -> d
 @router.post("/models/{name}/infer", response_model=InferResponse, openapi_extra=json_body(InferRequest),
              responses=error_responses(400, 404, 413, 415, 422, 503))  # fmt: skip
 async def infer(name: ModelName, request: Request) -> Response:
-    """Classify a batch: one input tensor in, `probabilities` (and `logits` if asked for) out, [N, K] each."""
+    """Classify a batch: one input tensor in, `probabilities` (and `logits` if asked for) out, [N, K] each.
+
+    Tensors travel as JSON `data`, or as raw little-endian bytes after the JSON (Triton's binary tensor
+    data extension, ``Inference-Header-Content-Length``: what ``tritonclient`` sends by default)."""
     run = _model(request.app.state.store, name)  # the store is not a dependency: solving it cost ~10% of a request
-    body = await _body(request)
-    x, wanted = _input(run, body)
+    body, binary = await _body(request)
+    x = _input(run, body, binary)
+    wanted, binary_out = _outputs(body)
     logits = run.logits(x)  # (N, K) float32
-    outputs = []
     n, k = logits.shape
-    for output in wanted:
-        values = logits if output == "logits" else _softmax(logits)
-        outputs.append({"name": output, "datatype": "FP32", "shape": [n, k], "data": values.ravel().tolist()})
     epoch = run.meta.get("epoch")
     answer: dict[str, Any] = {"model_name": run.name, "model_version": None if epoch is None else str(epoch)}
     if isinstance(body.get("id"), str):
         answer["id"] = body["id"]
+    outputs, blobs = [], []
+    for output in wanted:
+        values = logits if output == "logits" else _softmax(logits)
+        tensor: dict[str, Any] = {"name": output, "datatype": "FP32", "shape": [n, k]}
+        if output in binary_out:
+            blobs.append(values.astype("<f4").tobytes())
+            tensor["parameters"] = {"binary_data_size": len(blobs[-1])}
+        else:
+            tensor["data"] = values.ravel().tolist()
+        outputs.append(tensor)
     answer["outputs"] = outputs
-    return Response(_dumps(answer), media_type="application/json")
+    head = _dumps(answer)
+    if not blobs:
+        return Response(head, media_type="application/json")
+    headers = {"inference-header-content-length": str(len(head))}
+    return Response(head + b"".join(blobs), media_type="application/octet-stream", headers=headers)
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -217,27 +232,33 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return z
 
 
-async def _body(request: Request) -> dict[str, Any]:
-    if request.headers.get("inference-header-content-length") is not None:
-        raise BadInputError(
-            "Binary tensor data (Triton's extension) is not supported; send JSON `data` "
-            "(tritonclient: binary_data=False in set_data_from_numpy and InferRequestedOutput)."
-        )
+async def _body(request: Request) -> tuple[dict[str, Any], bytes]:
+    """The JSON part of the body, and the binary tensor data after it (empty without the extension)."""
     content_type = request.headers.get("content-type", "")
     media = content_type.split(";")[0].strip().lower()
-    if media not in ("application/json", ""):  # tritonclient sends no content type
+    if media not in ("application/json", "application/octet-stream", ""):  # tritonclient sends no content type
         raise HTTPException(415, f"Expected application/json (an inference request); got {content_type!r}.")
+    raw = await request.body()
+    header = request.headers.get("inference-header-content-length")
+    size = len(raw)
+    if header is not None:
+        size = int(header) if header.isdigit() else -1
+        if not 0 < size <= len(raw):
+            raise BadInputError(
+                f"Expected Inference-Header-Content-Length to be the JSON part's length, 1..{len(raw)} bytes; "
+                f"got {header[:20]!r}."
+            )
     try:
-        body = json_loads(await request.body())
+        body = json_loads(raw[:size])
     except ValueError as err:
         raise BadInputError(f"Expected a JSON body; it does not parse ({' '.join(str(err).split())[:120]}).") from None
     if not isinstance(body, dict):
         raise BadInputError(f'Expected a JSON object {{"inputs": [...]}}; got a JSON {type(body).__name__}.')
-    return body
+    return body, raw[size:]
 
 
-def _input(run: ServedRun, body: dict[str, Any]) -> tuple[np.ndarray, list[str]]:
-    """The one input tensor as the model's batch (``(N, C, H, W)`` uint8/float32 or ``(N, F)``) and the outputs."""
+def _input(run: ServedRun, body: dict[str, Any], binary: bytes) -> np.ndarray:
+    """The one input tensor as the model's batch: ``(N, C, H, W)`` uint8 or float32 images, ``(N, F)`` features."""
     spec = run.spec
     inputs = body.get("inputs")
     if not isinstance(inputs, list) or len(inputs) != 1 or not isinstance(inputs[0], dict):
@@ -262,7 +283,32 @@ def _input(run: ServedRun, body: dict[str, Any]) -> tuple[np.ndarray, list[str]]
         raise BadInputError(f"Expected `shape` [N, {', '.join(map(str, spec.input_shape))}]; got {shape}.")
     if n > MAX_BATCH:
         raise BadInputError(f"Expected at most {MAX_BATCH} examples in one request; got {n}. Send several requests.")
-    data = tensor.get("data")
+    count = math.prod(shape)
+    parameters = tensor.get("parameters")
+    binary_size = parameters.get("binary_data_size") if isinstance(parameters, dict) else None
+    if binary_size is not None or binary:
+        x = _binary_tensor(binary, binary_size, datatype, count)
+    else:
+        x = _json_tensor(tensor.get("data"), count, shape)
+    x = x.reshape(n, *spec.input_shape)
+    if datatype == "UINT8":
+        if x.dtype != np.uint8:
+            if x.min() < 0 or x.max() > 255 or (x != np.rint(x)).any():
+                bad = x[(x < 0) | (x > 255) | (x != np.rint(x))].ravel()[0]
+                raise BadInputError(f"Expected UINT8 values, integers 0..255; got {bad}.")
+            x = x.astype(np.uint8)
+        return x
+    if not np.isfinite(x).all():  # a JSON null reads as NaN
+        raise BadInputError(f"Expected finite numbers in `data`; got {x[~np.isfinite(x)].ravel()[0]} (or null).")
+    if spec.kind == "images":
+        if x.min() < 0 or x.max() > 1:
+            bad = x[(x < 0) | (x > 1)].ravel()[0]
+            raise BadInputError(f"Expected FP32 pixels in [0, 1] (or UINT8 0..255); got {bad}.")
+        x = x.astype(np.float32, copy=False)
+    return x
+
+
+def _json_tensor(data: Any, count: int, shape: list[int]) -> np.ndarray:
     if not isinstance(data, list):
         raise BadInputError(f"Expected `data` to be a list of numbers in row-major order; got {_what(data)}.")
     try:
@@ -271,27 +317,29 @@ def _input(run: ServedRun, body: dict[str, Any]) -> tuple[np.ndarray, list[str]]
         raise BadInputError(
             "Expected `data` to hold numbers only, flat or nested as `shape`; got a non-number or ragged nesting."
         ) from None
-    if x.size != math.prod(shape):
-        raise BadInputError(f"Expected {math.prod(shape)} values in `data` for shape {shape}; got {x.size}.")
-    if not np.isfinite(x).all():  # a null reads as NaN
-        raise BadInputError(f"Expected finite numbers in `data`; got {x[~np.isfinite(x)].ravel()[0]} (or null).")
-    x = x.reshape(n, *spec.input_shape)
-    if datatype == "UINT8":
-        if x.min() < 0 or x.max() > 255 or (x != np.rint(x)).any():
-            bad = x[(x < 0) | (x > 255) | (x != np.rint(x))].ravel()[0]
-            raise BadInputError(f"Expected UINT8 values, integers 0..255; got {bad}.")
-        x = x.astype(np.uint8)
-    elif spec.kind == "images":
-        if x.min() < 0 or x.max() > 1:
-            bad = x[(x < 0) | (x > 1)].ravel()[0]
-            raise BadInputError(f"Expected FP32 pixels in [0, 1] (or UINT8 0..255); got {bad}.")
-        x = x.astype(np.float32)
-    return x, _outputs(body.get("outputs"))
+    if x.size != count:
+        raise BadInputError(f"Expected {count} values in `data` for shape {shape}; got {x.size}.")
+    return x
 
 
-def _outputs(outputs: Any) -> list[str]:
+def _binary_tensor(binary: bytes, size: Any, datatype: str, count: int) -> np.ndarray:
+    dtype = np.dtype(np.uint8 if datatype == "UINT8" else "<f4")
+    expected = count * dtype.itemsize
+    if size != expected or len(binary) != expected:
+        raise BadInputError(
+            f"Expected binary tensor data of {expected} bytes ({datatype}, parameters.binary_data_size); "
+            f"got binary_data_size {_what(size)} and {len(binary)} bytes after the JSON."
+        )
+    return np.frombuffer(binary, dtype=dtype)
+
+
+def _outputs(body: dict[str, Any]) -> tuple[list[str], set[str]]:
+    """The outputs asked for (default: probabilities), and those to send as binary tensor data."""
+    outputs = body.get("outputs")
+    parameters = body.get("parameters")
+    all_binary = isinstance(parameters, dict) and parameters.get("binary_data_output") is True
     if outputs is None:
-        return ["probabilities"]
+        return ["probabilities"], {"probabilities"} if all_binary else set()
     if not isinstance(outputs, list) or not all(isinstance(o, dict) for o in outputs):
         raise BadInputError(f'Expected `outputs` to be a list of {{"name": ...}}; got {_what(outputs)}.')
     names = [o.get("name") for o in outputs]
@@ -300,7 +348,8 @@ def _outputs(outputs: Any) -> list[str]:
         raise BadInputError(
             f"Expected outputs named probabilities or logits; got {_what(unknown[0] if unknown else names)}."
         )
-    return [name for name in OUTPUTS if name in names]
+    binary = {o["name"] for o in outputs if all_binary or (o.get("parameters") or {}).get("binary_data") is True}
+    return [name for name in OUTPUTS if name in names], binary
 
 
 def _what(value: Any) -> str:
