@@ -11,7 +11,10 @@ from conftest import start_server, stop_server
 from PIL import Image
 from served_runs import FEATURES, GREY, RGB, make_run
 
+from softmaxreg.runs.inputs import InputSpec
+
 httpx = pytest.importorskip("httpx")
+GREY16 = InputSpec("images", channels=1, height=16, width=12, light_on_dark=False)  # dark objects on light
 FASHION = ["t-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot"]
 
 
@@ -23,6 +26,7 @@ def servers(tmp_path_factory):
         "grey": lambda: make_run(base / "grey-run", GREY, FASHION, seed=1),
         "rgb": lambda: make_run(base / "rgb-run", RGB, ["cat", "dog", "fox"], seed=2),
         "features": lambda: make_run(base / "wine-run", FEATURES, ["class_0", "class_1", "class_2"], seed=3),
+        "grey16": lambda: make_run(base / "digits-run", GREY16, ["zero", "one"], seed=4),
     }
     started: dict[str, tuple] = {}
 
@@ -126,6 +130,25 @@ def test_rgb_upload_is_resized_in_colour_not_inverted(servers):
     assert {t["label"]: t["probability"] for t in result["top_k"]} == pytest.approx(dict(enumerate(expected)), abs=2e-5)
     pixels = client.post("/api/predict/pixels", json={"pixels": (resized.transpose(1, 2, 0) / 255).tolist()})
     assert pixels.json()["results"][0]["top_k"] == result["top_k"]
+
+
+@pytest.mark.parametrize("invert, inverted", [("auto", False), ("yes", True)])
+def test_grey_run_of_dark_objects_is_resized_not_inverted_unless_asked(servers, invert, inverted):
+    """Fashion-MNIST's preparation (trim, centre, auto-invert) is for light-on-dark runs only."""
+    client = servers("grey16")
+    assert client.get("/api/model").json()["input"]["drawing_pad"] is True
+    w, b = weights(client)
+    page = np.full((64, 48), 240, dtype=np.uint8)
+    page[10:50, 20:28] = 20  # a dark stroke on white paper, off centre
+    buffer = io.BytesIO()
+    Image.fromarray(page).save(buffer, format="PNG")
+    response = client.post(f"/api/predict?invert={invert}", files={"file": ("one.png", buffer.getvalue())})
+    assert response.status_code == 200, response.text
+    (result,) = response.json()["results"]
+    resized = np.asarray(Image.fromarray(page).resize((12, 16), Image.Resampling.LANCZOS)).astype(np.float64)
+    expected = probabilities(w, b, (255 - resized if inverted else resized)[None] / 255)[0]
+    assert result["inverted"] is inverted
+    assert {t["label"]: t["probability"] for t in result["top_k"]} == pytest.approx(dict(enumerate(expected)), abs=2e-5)
 
 
 def test_other_runs_have_no_test_set_to_browse(servers):
