@@ -189,6 +189,13 @@ def test_bad_requests_get_one_line_and_a_4xx(servers, case, path, request_args, 
     assert __import__("re").search(message, body["error"]), body["error"]
 
 
+def test_odd_but_valid_fields_are_ignored(servers):
+    body = infer_body([1, 784], ZEROS, outputs=[{"name": "logits", "parameters": [1]}], parameters="x", id=7)
+    response = httpx.post(servers("grey") + "/v2/models/grey-run/infer", json=body)
+    assert response.status_code == 200, response.text
+    assert [o["name"] for o in response.json()["outputs"]] == ["logits"] and "id" not in response.json()
+
+
 def test_openapi_documents_the_protocol(servers):
     document = httpx.get(servers("grey") + "/openapi.json").json()
     infer = document["paths"]["/v2/models/{name}/infer"]["post"]

@@ -348,8 +348,12 @@ def _outputs(body: dict[str, Any]) -> tuple[list[str], set[str]]:
         raise BadInputError(
             f"Expected outputs named probabilities or logits; got {_what(unknown[0] if unknown else names)}."
         )
-    binary = {o["name"] for o in outputs if all_binary or (o.get("parameters") or {}).get("binary_data") is True}
+    binary = {o["name"] for o in outputs if all_binary or _binary_asked(o.get("parameters"))}
     return [name for name in OUTPUTS if name in names], binary
+
+
+def _binary_asked(parameters: Any) -> bool:
+    return isinstance(parameters, dict) and parameters.get("binary_data") is True
 
 
 def _what(value: Any) -> str:
