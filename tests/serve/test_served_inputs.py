@@ -49,6 +49,13 @@ def weights(client: httpx.Client) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(model["templates"], dtype=np.float64).reshape(k, -1), np.asarray(model["biases"])
 
 
+def assert_documented(body: dict) -> None:
+    """Handlers send their results as built: check them against the `Results` schema of /openapi.json."""
+    from softmaxreg.serve.schemas import Results
+
+    assert Results.model_validate(body).model_dump(by_alias=True, exclude_none=True) == body
+
+
 def probabilities(w: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
     z = x.reshape(len(x), -1) @ w.T + b
     e = np.exp(z - z.max(axis=1, keepdims=True))
@@ -78,6 +85,7 @@ def test_a_batch_of_pixels_answers_each_image_in_order(servers):
     response = client.post("/api/predict/pixels?top_k=10", json={"pixels": images.tolist()})
     assert response.status_code == 200, response.text
     results = response.json()["results"]
+    assert_documented(response.json())
     assert [r["image"] for r in results] == [f"pixels[{i}]" for i in range(5)]
     expected = probabilities(w, b, np.rint(images * 255) / 255)
     for result, row in zip(results, expected, strict=True):
@@ -130,6 +138,9 @@ def test_rgb_upload_is_resized_in_colour_not_inverted(servers):
     assert {t["label"]: t["probability"] for t in result["top_k"]} == pytest.approx(dict(enumerate(expected)), abs=2e-5)
     pixels = client.post("/api/predict/pixels", json={"pixels": (resized.transpose(1, 2, 0) / 255).tolist()})
     assert pixels.json()["results"][0]["top_k"] == result["top_k"]
+    explained = client.post("/api/predict?explain=true", files={"file": ("photo.png", buffer.getvalue())}).json()
+    assert_documented(explained)
+    assert np.asarray(explained["results"][0]["contributions"]).shape == (3, 3, 8, 6)  # a colour map per class
 
 
 @pytest.mark.parametrize("invert, inverted", [("auto", False), ("yes", True)])
@@ -176,6 +187,7 @@ def test_features_by_name_or_in_column_order_are_standardised(servers):
     by_order = client.post("/api/predict/features?top_k=3", json={"rows": rows})
     assert by_name.status_code == by_order.status_code == 200, by_name.text
     assert by_name.json() == by_order.json()
+    assert_documented(by_name.json())
     z = (np.asarray(rows) - np.asarray(FEATURES.mean)) / np.asarray(FEATURES.std)
     for result, row in zip(by_name.json()["results"], probabilities(w, b, z), strict=True):
         assert [t["class"] for t in result["top_k"]] == [f"class_{c}" for c in np.argsort(-row)]

@@ -44,24 +44,28 @@ class TopClass(BaseModel):
 
 
 class Result(BaseModel):
-    """One image's prediction: exactly what ``softmaxreg predict --json`` prints for it.
+    """One image's (or table row's) prediction: exactly what ``softmaxreg predict --json`` prints for it.
 
-    With ``explain=true`` (always for ``/api/predict/pixels``) it also holds what the page draws.
+    With ``explain=true`` it also holds what the page draws.
     """
 
-    image: str = Field(description="the uploaded file's name")
+    image: str = Field(
+        description="the uploaded file's name; `pixels` or `pixels[i]` for pixel arrays, `rows[i]` for table rows"
+    )
     inverted: bool = Field(description="whether the image was inverted to light-on-dark")
     top_k: list[TopClass]
-    input: list[list[int]] | None = Field(None, description="the 28×28 image the model saw, 0..255")
+    input: list[Any] | None = Field(
+        None, description="the image the model saw, 0..255: H×W (grey) or 3×H×W (colour; 28×28 for Fashion-MNIST)"
+    )
     logits: list[float] | None = Field(None, description="all class scores w_c · x + b_c")
     probabilities: list[float] | None = Field(None, description="softmax of the logits, all classes")
-    contributions: list[list[list[float]]] | None = Field(
-        None, description="per class, the 28×28 map w_c ⊙ x (its sum plus b_c is the class's logit)"
+    contributions: list[list[Any]] | None = Field(
+        None, description="per class, the map w_c ⊙ x in the input's shape (its sum plus b_c is the class's logit)"
     )
 
 
 class Results(BaseModel):
-    results: list[Result] = Field(description="one per file, in the order sent")
+    results: list[Result] = Field(description="one per file, image or row, in the order sent")
 
 
 class FeaturesQuery(BaseModel):

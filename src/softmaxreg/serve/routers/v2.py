@@ -119,7 +119,10 @@ class OutputTensor(BaseModel):
     name: Literal["probabilities", "logits"]
     datatype: Literal["FP32"]
     shape: list[int] = Field(description="[N, K]")
-    data: list[float] = Field(description="row-major")
+    data: list[float] | None = Field(None, description="row-major (absent when sent as binary tensor data)")
+    parameters: dict[str, int] | None = Field(
+        None, description="binary tensor data: {binary_data_size: bytes of little-endian float32 after the JSON}"
+    )
 
 
 class InferResponse(BaseModel):
@@ -189,8 +192,17 @@ async def model_ready(name: ModelName, models: ModelStore = Depends(store)) -> d
     return {"name": _model(models, name).name, "ready": True}
 
 
+BINARY_ANSWER = {
+    200: {
+        "description": "JSON; or, when binary outputs are asked for, the JSON (its length in the "
+        "Inference-Header-Content-Length header) followed by the tensors' bytes",
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
 @router.post("/models/{name}/infer", response_model=InferResponse, openapi_extra=json_body(InferRequest),
-             responses=error_responses(400, 404, 413, 415, 422, 503))  # fmt: skip
+             responses={**BINARY_ANSWER, **error_responses(400, 404, 413, 415, 422, 503)})  # fmt: skip
 async def infer(name: ModelName, request: Request) -> Response:
     """Classify a batch: one input tensor in, `probabilities` (and `logits` if asked for) out, [N, K] each.
 
