@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import json
 import re
@@ -219,8 +220,11 @@ def start_litserve(run_dir: Path) -> tuple[subprocess.Popen, str] | None:
         port = s.getsockname()[1]
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "benchmarks" / "litserve_baseline.py"), str(run_dir), str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tempfile.gettempdir(),
-    )  # fmt: skip
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=tempfile.gettempdir(),
+        start_new_session=True,
+    )  # fmt: skip  (its own process group: LitServe's server and inference processes are stopped with it)
     return process, f"http://127.0.0.1:{port}"
 
 
@@ -238,13 +242,27 @@ def _wait_ready(url: str, path: str) -> None:
     raise SystemExit(f"{url} never became ready")
 
 
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
+def _stop(process: subprocess.Popen, group: bool = False) -> None:
+    """SIGTERM (to the whole process group when ``group``), then SIGKILL after 30 s."""
+    import os
+    import signal
+
+    def send(sig: int) -> None:
+        if group:
+            os.killpg(process.pid, sig)  # the group's id is the leader's pid (start_new_session)
+        else:
+            process.send_signal(sig)
+
+    send(signal.SIGTERM)
     try:
         process.wait(timeout=30)
     except subprocess.TimeoutExpired:
-        process.kill()
+        send(signal.SIGKILL)
         process.wait()
+    if group:
+        time.sleep(1)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # children that outlived the leader
 
 
 def _line(label: str, name: str, n: int, r: dict[str, float], images: int) -> str:
@@ -281,7 +299,7 @@ def bench_litserve(run_dir: Path, clients: list[int], seconds: float, scratch: P
             results[n] = r = measure(url, requests_cache["litserve"], n, seconds, scratch)
             print(_line("LitServe", "pixels", n, r, 1), flush=True)
     finally:
-        _stop(process)
+        _stop(process, group=True)
     return results
 
 
