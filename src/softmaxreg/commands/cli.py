@@ -4,9 +4,10 @@ Each command is added by its own ``_add_<command>(commands)`` function and runs 
 ``"module:function"`` string, imported only when the command runs. Our exceptions
 (:class:`~softmaxreg.errors.SoftmaxRegError`) and bad options become one line on stderr and exit
 code 2; the machine's failures (:class:`~softmaxreg.errors.MachineError`, any other ``OSError``)
-one line and exit code 1; Ctrl-C exits with 130. Under ``torchrun`` only process 0 prints errors
-(every process meets the same ones), except the one line that says another process died, which its
-first survivor prints.
+one line and exit code 1; Ctrl-C exits with 130. Under ``torchrun`` one process prints an error:
+before training starts, the first process that fails, naming itself (``process 1 of 2 on HOST: ...``);
+once it has started, process 0 (or its first survivor), naming the process that failed
+(`softmaxreg.book.distributed.failure_report`).
 """
 
 from __future__ import annotations
@@ -44,11 +45,12 @@ def _speaks() -> bool:
 def _failed(err: BaseException, text: str | None = None) -> None:
     """Say ``text`` (if this process speaks) and, under torchrun, leave the cause for the others."""
     distributed = sys.modules.get("softmaxreg.book.distributed")  # loaded only where a process group may exist
-    if distributed is not None:
-        distributed.current().note_failure(err)
-    silent = getattr(err, "silent", None)
-    if text is not None and (not silent if silent is not None else _speaks()):
-        print(text, file=sys.stderr)
+    if distributed is not None and distributed.launched() and not isinstance(err, KeyboardInterrupt):
+        text = distributed.failure_report(err, text)  # one process says it, naming the one that failed
+    elif text is not None and getattr(err, "silent", not _speaks()):
+        text = None
+    if text is not None:
+        print(text, file=sys.stderr, flush=True)
 
 
 def _integer(text: str, minimum: int) -> int:
@@ -308,7 +310,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()  # a closed pipe shows here, inside the try, not at interpreter exit
         return code
     except MachineError as err:  # our explanation of an OSError: still the machine's fault
-        print(f"softmaxreg: error: {err}", file=sys.stderr)
+        _failed(err, f"softmaxreg: error: {err}")
         return EXIT_OS_ERROR
     except SoftmaxRegError as err:
         _failed(err, f"softmaxreg: error: {err}")
@@ -325,5 +327,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:
         if _speaks():
             raise  # a bug: its traceback, as without torchrun
-        _failed(err)  # another process of a torchrun launch: process 0 names this one and the cause
+        # another process of a torchrun launch: it names itself (before training) or process 0 names it
+        _failed(err, f"softmaxreg: error: {type(err).__name__}: {str(err).strip().partition(chr(10))[0]}")
         return EXIT_OS_ERROR

@@ -48,11 +48,19 @@ def run(args: argparse.Namespace) -> int:
     parallel = distributed.setup()
     device = parallel.device(resolve_device(args.device or "cpu"))
     data = load_data(config.batch_size, args.data_dir, args.offline)
+    _check_shares(parallel, data)  # every check whose inputs are known runs before the folder is claimed
+    parallel.barrier()  # every process has its data: a process that has not is named, and nothing is written
     run_dir = Path(parallel.run_on_main(lambda: str(make_run_dir(out))))  # process 0's clock names it
     lang = args.lang or "en"
     if parallel.is_main:
         folder.write_config(run_dir, {**run_options(config, args, device, data, lang), **_processes(parallel)})
     return _train(config, data, run_dir, device, lang, args.quiet, parallel, tensorboard=args.tensorboard)
+
+
+def _check_shares(parallel: Any, data: Any) -> None:
+    """Refuse a batch size that leaves a process of a torchrun launch without examples (as ``fit`` would)."""
+    parallel.check_loader(data.train_dataloader())
+    parallel.check_loader(data.val_dataloader())
 
 
 def _processes(parallel: Any) -> dict[str, Any]:
@@ -112,6 +120,8 @@ def _resume(args: argparse.Namespace) -> int:
     args.offline = args.offline or bool(saved.get("offline"))
     data = load_data(config.batch_size, args.data_dir, args.offline)
     lang = args.lang or saved.get("lang") or "en"
+    _check_shares(parallel, data)
+    parallel.barrier()
     parallel.run_on_main(lambda: check_resume(config, data, state, run_dir))  # before config.json records it
     if parallel.is_main:
         options = {**run_options(config, args, device, data, lang), **_processes(parallel)}
