@@ -212,6 +212,11 @@ def test_ctrl_c_keeps_completed_epochs_and_says_how_to_resume(real_data_dir, tmp
         (["--device", "tpu"], "`device` must be one of auto, cpu, cuda, mps; got 'tpu'."),
         (["--device", "meta"], "`device` must be one of auto, cpu, cuda, mps; got 'meta'."),  # torch knows these two
         (["--device", "xpu", "--out", "x"], "`device` must be one of auto, cpu, cuda, mps; got 'xpu'."),
+        (
+            ["--seed", str(2**64), "--out", "x"],  # torch's generator takes 0 ... 2**64 - 1
+            "argument --seed: must be an integer from 0 to 18,446,744,073,709,551,615 (2**64 - 1); "
+            "got 18446744073709551616",
+        ),
     ],
 )
 def test_bad_options_one_line_exit_2(tmp_path, args, message):

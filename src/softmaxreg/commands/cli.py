@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from softmaxreg import __version__
+from softmaxreg._validate import SEED_LIMIT
 from softmaxreg.runs.config import DEFAULTS, MODEL_CHOICES
 from softmaxreg.runs.recipes import RECIPE_CHOICES
 
@@ -70,6 +71,13 @@ def _positive_int(text: str) -> int:
 
 def _nonnegative_int(text: str) -> int:
     return _integer(text, minimum=0)
+
+
+def _seed(text: str) -> int:
+    value = _integer(text, minimum=0)
+    if value >= SEED_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be an integer from 0 to {SEED_LIMIT - 1:,} (2**64 - 1); got {value}")
+    return value
 
 
 def _port(text: str) -> int:
@@ -149,7 +157,7 @@ def _add_training_options(parser: argparse.ArgumentParser, lr: bool = True) -> N
                         help="while training, zero each pixel with probability P and scale the others by "
                         f"1/(1-P); the saved model has no dropout (default {d.input_dropout:g})")  # fmt: skip
     parser.add_argument(
-        "--seed", type=_nonnegative_int, help=f"random seed: initial weights and minibatch order (default {d.seed})"
+        "--seed", type=_seed, help=f"random seed: initial weights and minibatch order (default {d.seed})"
     )
     parser.add_argument("--early-stopping", type=_positive_int, metavar="N",
                         help="stop after N epochs without a lower val_loss and keep the best epoch's model")  # fmt: skip
