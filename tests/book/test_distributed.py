@@ -99,7 +99,9 @@ def test_a_one_process_run_resumes_with_two(reference, tmp_path):
     assert metrics(tmp_path / "run") == metrics(reference / "two")
     assert max_weight_difference(tmp_path / "run", reference / "two") <= WEIGHT_TOLERANCE
     config = json.loads((tmp_path / "run" / "config.json").read_text())
-    assert config["world_size"] == 2 and config["resumes"][-1]["world_size"] == 2
+    # the run started in one process: the top says so; the resume records its own two
+    assert (config["world_size"], config["backend"]) == (1, None)
+    assert (config["resumes"][-1]["world_size"], config["resumes"][-1]["backend"]) == (2, "gloo")
 
 
 def _worker_pid(torchrun_pid: int, rank: int) -> int:

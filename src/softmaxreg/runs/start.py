@@ -64,11 +64,21 @@ def diverged_message(error: str, run_dir: Path, epochs_done: int) -> str:
     return f"{error} {run_dir} keeps {epochs} (metrics and checkpoints); the diverged epoch was not recorded."
 
 
-def interrupted_message(run_dir: Path, epochs_done: int) -> str:
-    """What to tell the user after Ctrl-C."""
+def interrupted_message(run_dir: Path, epochs_done: int, removed: bool = False) -> str:
+    """What to tell the user after Ctrl-C; ``removed``: the run kept nothing and its folder was removed.
+
+    Examples:
+        >>> interrupted_message(Path("runs/a"), 1).split("; ")[1]
+        'runs/a keeps epoch 1 (metrics and checkpoints). Resume with: softmaxreg train --resume runs/a'
+        >>> interrupted_message(Path("runs/a"), 0, removed=True)
+        'softmaxreg: interrupted before the first epoch ended; nothing was kept, so runs/a was removed.'
+    """
     if epochs_done == 0:
+        if removed:
+            return f"softmaxreg: interrupted before the first epoch ended; nothing was kept, so {run_dir} was removed."
         return f"softmaxreg: interrupted before the first epoch ended; {run_dir} has nothing to resume."
+    epochs = f"epochs 1-{epochs_done}" if epochs_done > 1 else "epoch 1"
     return (
-        f"softmaxreg: interrupted during epoch {epochs_done + 1}; {run_dir} keeps epochs 1-{epochs_done} "
+        f"softmaxreg: interrupted during epoch {epochs_done + 1}; {run_dir} keeps {epochs} "
         f"(metrics and checkpoints). Resume with: softmaxreg train --resume {run_dir}"
     )
