@@ -131,7 +131,8 @@ def test_a_killed_process_stops_the_run_which_resumes_with_one(reference, real_d
                 os.killpg(launch.pid, signal.SIGKILL)
     assert launch.returncode != 0
     assert softmaxreg_lines(err) == [
-        f"softmaxreg: error: process 1 of 2 on {socket.gethostname()} died without an error report (killed by a signal, or out of memory); "
+        f"softmaxreg: error: process 1 of 2 on {socket.gethostname()} died without an error report "
+        "(killed by a signal, or out of memory); "
         "the other processes stopped too. run keeps the last completed epoch; resume with: "
         "torchrun --nproc-per-node=2 -m softmaxreg train --resume run"
     ], err
@@ -165,7 +166,8 @@ def test_an_exception_in_one_process_is_named_by_process_0(real_data_dir, tmp_pa
                       cwd=tmp_path, env=env)  # fmt: skip
     assert result.returncode != 0
     assert softmaxreg_lines(result.stderr) == [
-        f"softmaxreg: error: process 1 of 2 on {socket.gethostname()} failed: RuntimeError: injected fault; the other processes stopped too. "
+        f"softmaxreg: error: process 1 of 2 on {socket.gethostname()} failed: RuntimeError: injected fault; "
+        "the other processes stopped too. "
         "run keeps the last completed epoch; resume with: torchrun --nproc-per-node=2 -m softmaxreg train --resume run"
     ], result.stderr
     assert result.stderr.count("injected fault") == 1  # no traceback from process 1: the line says it all
