@@ -28,8 +28,19 @@ import torch
 from torch import nn
 
 import softmaxreg as d2l
+from softmaxreg.errors import TrainingCheckError
 
 BATCH_SIZE, LR, SEED = 256, 0.1, 0
+_failed_checks: list[str] = []  # train_ch3's final checks (the book's asserts) that failed: fewer epochs
+
+
+def _train_ch3(*args) -> None:
+    """``d2l.train_ch3``, whose final check (the book's asserts, which expect about 10 epochs) may fail
+    after a shorter run: the training was done and timed, so the failure is noted, not raised."""
+    try:
+        d2l.train_ch3(*args)
+    except TrainingCheckError as err:
+        _failed_checks.append(str(err))
 
 
 class _Metrics(logging.Handler):
@@ -63,7 +74,7 @@ def _scratch():
 
 def scratch(loaders, epochs):
     net, updater = _scratch()
-    d2l.train_ch3(net, *loaders, _cross_entropy, epochs, updater)
+    _train_ch3(net, *loaders, _cross_entropy, epochs, updater)
     return net
 
 
@@ -98,14 +109,14 @@ def concise(loaders, epochs):
     net = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
     net.apply(lambda m: nn.init.normal_(m.weight, std=0.01) if type(m) == nn.Linear else None)
     trainer = torch.optim.SGD(net.parameters(), lr=LR)
-    d2l.train_ch3(net, *loaders, nn.CrossEntropyLoss(reduction="none"), epochs, trainer)
+    _train_ch3(net, *loaders, nn.CrossEntropyLoss(reduction="none"), epochs, trainer)
     return net
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each; the fastest counts")
+    parser.add_argument("--epochs", type=_positive, default=10)
+    parser.add_argument("--repeat", type=_positive, default=3, help="runs of each; the fastest counts")
     args = parser.parse_args()
     # the book's float(l.sum()) on a tensor that requires grad: torch warns, the book's code is so
     warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad=True")
@@ -133,6 +144,15 @@ def main() -> None:
         print(f"{name:22s} {args.epochs} epochs: {seconds:.2f} s  test accuracy {test_acc:.4f}  {last}")
     overhead = best["3.6 d2l.train_ch3"][0] / best["3.6 the book's loop"][0]
     print(f"d2l.train_ch3 / the book's loop (3.6, both on softmaxreg's loaders): {overhead:.2f}")
+    if _failed_checks:
+        print(f"note: train_ch3's final check failed in {len(_failed_checks)} run(s): {_failed_checks[0]}")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer; got {value}")
+    return value
 
 
 if __name__ == "__main__":

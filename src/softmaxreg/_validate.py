@@ -44,6 +44,17 @@ def check_nonnegative_int(name: str, value: object) -> int:
     return int(value)
 
 
+SEED_LIMIT = 2**64  # torch.manual_seed takes 0 ... 2**64 - 1 (a 64-bit generator state)
+
+
+def check_seed(name: str, value: object) -> int:
+    """Return ``value`` if it is an int in ``[0, 2**64)`` (what torch's generator takes), else raise `ConfigError`."""
+    check_nonnegative_int(name, value)
+    if int(value) >= SEED_LIMIT:  # type: ignore[call-overload]
+        raise _fail(name, f"an integer from 0 to {SEED_LIMIT - 1:,} (2**64 - 1)", value)
+    return int(value)  # type: ignore[call-overload]
+
+
 def check_positive_number(name: str, value: object) -> float:
     """Return ``value`` as a float if it is finite and > 0, else raise :class:`ConfigError`."""
     if not _is_real(value) or not math.isfinite(value) or value <= 0:

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -98,7 +99,9 @@ def test_a_one_process_run_resumes_with_two(reference, tmp_path):
     assert metrics(tmp_path / "run") == metrics(reference / "two")
     assert max_weight_difference(tmp_path / "run", reference / "two") <= WEIGHT_TOLERANCE
     config = json.loads((tmp_path / "run" / "config.json").read_text())
-    assert config["world_size"] == 2 and config["resumes"][-1]["world_size"] == 2
+    # the run started in one process: the top says so; the resume records its own two
+    assert (config["world_size"], config["backend"]) == (1, None)
+    assert (config["resumes"][-1]["world_size"], config["resumes"][-1]["backend"]) == (2, "gloo")
 
 
 def _worker_pid(torchrun_pid: int, rank: int) -> int:
@@ -128,7 +131,8 @@ def test_a_killed_process_stops_the_run_which_resumes_with_one(reference, real_d
                 os.killpg(launch.pid, signal.SIGKILL)
     assert launch.returncode != 0
     assert softmaxreg_lines(err) == [
-        "softmaxreg: error: process 1 of 2 died without an error report (killed by a signal, or out of memory); "
+        f"softmaxreg: error: process 1 of 2 on {socket.gethostname()} died without an error report "
+        "(killed by a signal, or out of memory); "
         "the other processes stopped too. run keeps the last completed epoch; resume with: "
         "torchrun --nproc-per-node=2 -m softmaxreg train --resume run"
     ], err
@@ -162,10 +166,53 @@ def test_an_exception_in_one_process_is_named_by_process_0(real_data_dir, tmp_pa
                       cwd=tmp_path, env=env)  # fmt: skip
     assert result.returncode != 0
     assert softmaxreg_lines(result.stderr) == [
-        "softmaxreg: error: process 1 of 2 failed: RuntimeError: injected fault; the other processes stopped too. "
+        f"softmaxreg: error: process 1 of 2 on {socket.gethostname()} failed: RuntimeError: injected fault; "
+        "the other processes stopped too. "
         "run keeps the last completed epoch; resume with: torchrun --nproc-per-node=2 -m softmaxreg train --resume run"
     ], result.stderr
     assert result.stderr.count("injected fault") == 1  # no traceback from process 1: the line says it all
+
+
+def _inject(tmp_path: Path, code: str) -> dict[str, str]:
+    """An environment whose processes run ``code`` at start-up (a sitecustomize module)."""
+    inject = tmp_path / "inject"
+    inject.mkdir()
+    (inject / "sitecustomize.py").write_text(textwrap.dedent(code))
+    return {"PYTHONPATH": os.pathsep.join([str(inject), str(SRC)])}
+
+
+def test_a_process_without_the_data_is_named_in_one_line(real_data_dir, tmp_path):
+    """Only process 1 lacks the data (a second machine without a copy): it fails at start-up, before
+    training, and torchrun stops process 0 at once; the user still reads one line naming process 1
+    and its cause, and no run folder is left."""
+    env = _inject(
+        tmp_path,
+        """
+        import os
+        if os.environ.get("RANK") == "1":  # this process's machine has no copy (and is offline)
+            os.environ.pop("SOFTMAXREG_DATA", None)
+            os.environ["SOFTMAXREG_SYSTEM_DATA"] = ""
+    """,
+    )
+    env["SOFTMAXREG_DATA"] = str(real_data_dir)
+    result = torchrun("-m", "softmaxreg", "train", "--epochs", "1", "--out", "run", cwd=tmp_path, env=env)
+    assert result.returncode != 0
+    lines = softmaxreg_lines(result.stderr)
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(
+        f"softmaxreg: error: process 1 of 2 on {socket.gethostname()}: Fashion-MNIST was not found"
+    ), lines
+    assert not (tmp_path / "run").exists()  # the corrected command may use the same --out
+
+
+def test_a_batch_size_too_small_to_share_leaves_no_folder(real_data_dir, tmp_path):
+    """60,000 in batches of 59,999 leaves a last batch of 1 for 2 processes: refused before the folder exists."""
+    result = torchrun("-m", "softmaxreg", "train", "--epochs", "1", "--batch-size", "59999", "--out", "run",
+                      "--data-dir", str(real_data_dir), cwd=tmp_path)  # fmt: skip
+    assert result.returncode != 0
+    lines = softmaxreg_lines(result.stderr)
+    assert len(lines) == 1 and "`batch_size` must give each of the 2 processes at least one example" in lines[0]
+    assert not (tmp_path / "run").exists()
 
 
 FOUNDING_CODE = """\

@@ -20,12 +20,17 @@ def test_sweep_trains_one_run_per_learning_rate(real_data_dir, tmp_path):
     for row in table:
         run = sweep / f"lr-{row['lr']}"
         with (run / "metrics.csv").open() as f:
-            last = list(csv.DictReader(f))[-1]
+            epochs = list(csv.DictReader(f))
+        last = epochs[-1]
         assert (row["epochs"], row["val_acc"], row["val_loss"]) == ("2", last["val_acc"], last["val_loss"])
+        # the val_acc of the lowest-val_loss epoch, named for what it is (not the best val_acc)
+        best = min(epochs, key=lambda e: float(e["val_loss"]))
+        assert (row["best_epoch"], row["best_epoch_val_acc"]) == (best["epoch"], best["val_acc"])
         assert (run / "model.safetensors").is_file()
     check_png(sweep / "sweep.png", min_size=(1000, 100))
     lines = result.stdout.splitlines()
-    assert lines[0].split()[:3] == ["lr", "epochs", "train_loss"]
+    assert lines[0].split() == ["lr", "epochs", "train_loss", "val_loss", "val_acc", "best_epoch", "best_epoch_val_acc",
+                                "seconds"]  # fmt: skip
     assert [line.split()[0] for line in lines[1:3]] == ["0.05", "0.5"]
     assert lines[-1].startswith("sweep folder: sw")
 

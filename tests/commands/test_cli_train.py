@@ -189,13 +189,48 @@ def test_ctrl_c_keeps_completed_epochs_and_says_how_to_resume(real_data_dir, tmp
     assert "Traceback" not in stderr
     done = len(rows(tmp_path / "run"))
     assert 1 <= done < 500
-    assert f"interrupted during epoch {done + 1}; run keeps epochs 1-{done}" in stderr
+    kept = f"epochs 1-{done}" if done > 1 else "epoch 1"
+    assert f"interrupted during epoch {done + 1}; run keeps {kept} (metrics and checkpoints)." in stderr
     assert "Resume with: softmaxreg train --resume run" in stderr
     assert read_json(tmp_path / "run" / "resume.json")["epoch"] == done
     assert read_json(tmp_path / "run" / "model.json")["epoch"] == done
     summary = read_json(tmp_path / "run" / "summary.json")
     assert summary["epochs"] == done and summary["interrupted"] is True
     check_png(tmp_path / "run" / "curves.png", min_size=(200, 100))  # resuming after Ctrl-C: see test_training.py
+
+
+def test_ctrl_c_before_the_first_epoch_leaves_no_folder(real_data_dir, tmp_path):
+    """A run stopped before its first epoch kept nothing: its folder goes, and the same --out runs again."""
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    command = [
+        sys.executable,
+        "-m",
+        "softmaxreg",
+        "train",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "1",
+        "--out",
+        "run",
+        "--data-dir",
+        str(real_data_dir),
+    ]  # fmt: skip  (60,000 steps: the epoch cannot end first)
+    process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "run" / "config.json").exists() and process.poll() is None:
+        assert time.monotonic() < deadline, "no run folder in 120 s"
+        time.sleep(0.05)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+
+    assert process.returncode == 130, stderr
+    assert stderr.strip().splitlines()[-1] == (
+        "softmaxreg: interrupted before the first epoch ended; nothing was kept, so run was removed."
+    )
+    assert not (tmp_path / "run").exists()
 
 
 @pytest.mark.parametrize(
@@ -212,6 +247,11 @@ def test_ctrl_c_keeps_completed_epochs_and_says_how_to_resume(real_data_dir, tmp
         (["--device", "tpu"], "`device` must be one of auto, cpu, cuda, mps; got 'tpu'."),
         (["--device", "meta"], "`device` must be one of auto, cpu, cuda, mps; got 'meta'."),  # torch knows these two
         (["--device", "xpu", "--out", "x"], "`device` must be one of auto, cpu, cuda, mps; got 'xpu'."),
+        (
+            ["--seed", str(2**64), "--out", "x"],  # torch's generator takes 0 ... 2**64 - 1
+            "argument --seed: must be an integer from 0 to 18,446,744,073,709,551,615 (2**64 - 1); "
+            "got 18446744073709551616",
+        ),
     ],
 )
 def test_bad_options_one_line_exit_2(tmp_path, args, message):

@@ -23,6 +23,10 @@ def test_defaults_are_the_books():
         ({"model": "mlp"}, "`model` must be one of 'concise', 'scratch'; got 'mlp'."),
         ({"weight_decay": -0.1}, "`weight_decay` must be a non-negative number; got -0.1."),
         ({"seed": -3}, "`seed` must be a non-negative integer; got -3."),
+        (
+            {"seed": 2**64},
+            "`seed` must be an integer from 0 to 18,446,744,073,709,551,615 (2**64 - 1); got 18446744073709551616.",
+        ),
         ({"early_stopping": 0}, "`early_stopping` must be a positive integer; got 0."),
         ({"input_dropout": 1}, "`input_dropout` must be a probability in [0, 1); got 1."),
         ({"input_dropout": -0.1}, "`input_dropout` must be a probability in [0, 1); got -0.1."),
@@ -33,6 +37,12 @@ def test_defaults_are_the_books():
 def test_bad_settings_say_what_is_expected(changes, message):
     with pytest.raises(ConfigError, match=re.escape(message)):
         DEFAULTS.replace(**changes)
+
+
+def test_the_largest_seed_is_one_torch_takes():
+    import torch
+
+    torch.manual_seed(DEFAULTS.replace(seed=2**64 - 1).seed)
 
 
 def test_round_trip_through_a_dict_ignores_the_rest_of_config_json():

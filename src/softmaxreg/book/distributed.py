@@ -24,8 +24,13 @@ process calls, at these named points of the loop:
 - `DataParallel.note_failure`: a process that raises leaves its cause where the others read it.
 
 When a collective fails (a process was killed or raised), each survivor says so in a
-`DistributedError` naming the process and the cause; only one of them reports it (process 0, or
-the first survivor when process 0 died), the others are silent.
+`DistributedError` naming the process (its rank and machine) and the cause; only one of them reports
+it (process 0, or the first survivor when process 0 died), the others are silent.
+
+Before training starts (the first collective of ``fit``), a process that fails says so itself, in
+one line naming it (`failure_report`): torchrun stops the others at once (SIGTERM), before process 0
+could learn why. One line in all: the first process to fail claims the report in torchrun's store,
+and the others (and process 0's report of the failure) stay silent.
 
 Examples:
     >>> SINGLE.world_size, SINGLE.is_main, SINGLE.share((torch.arange(5),))[0].tolist()
@@ -37,9 +42,11 @@ Examples:
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import math
 import os
+import socket
 import time
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -85,6 +92,96 @@ def launched() -> bool:
 def env_rank() -> int:
     """This process's rank from torchrun's environment (0 outside torchrun); no process group needed."""
     return int(os.environ.get("RANK", "0")) if launched() else 0
+
+
+def env_world_size() -> int:
+    """The number of processes from torchrun's environment (1 outside torchrun)."""
+    return int(os.environ.get("WORLD_SIZE", "1")) if launched() else 1
+
+
+def process_name(rank: int, world_size: int, host: str | None) -> str:
+    """How a message names a process: ``process 1 of 2 on node7``.
+
+    Examples:
+        >>> process_name(1, 2, "node7"), process_name(0, 4, None)
+        ('process 1 of 2 on node7', 'process 0 of 4')
+    """
+    return f"process {rank} of {world_size}" + (f" on {host}" if host else "")
+
+
+_UNSET: Any = object()
+_agent: Any = _UNSET
+
+
+def agent_store() -> Any:
+    """A client of torchrun's own store (it outlives the workers), for failure notes; or None.
+
+    Needs no process group, so a process that fails before joining the others can leave a note too.
+    """
+    global _agent
+    if _agent is not _UNSET:
+        return _agent
+    _agent = None
+    if not launched() or os.environ.get("TORCHELASTIC_USE_AGENT_STORE", "").lower() != "true":
+        return None
+    import torch.distributed as dist
+
+    try:
+        wait = min(timeout_seconds(), 10.0)
+    except ConfigError:  # reported by setup; the note still goes out
+        wait = 10.0
+    try:
+        store = dist.TCPStore(
+            os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]), is_master=False,
+            timeout=timedelta(seconds=wait),
+        )  # fmt: skip
+        run = os.environ.get("TORCHELASTIC_RUN_ID", "run")
+        restart = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
+        _agent = dist.PrefixStore(f"{run}/{restart}/", store)
+        _agent.set(f"{_NOTE_PREFIX}host/{env_rank()}", socket.gethostname())
+    except (RuntimeError, KeyError, ValueError):
+        _agent = None
+    return _agent
+
+
+def _claim_report() -> bool:
+    """Whether this process is the first to report a failure of this launch (True without a store)."""
+    store = agent_store()
+    if store is None:
+        return True
+    try:
+        return int(store.add(f"{_NOTE_PREFIX}reported", 1)) == 1
+    except Exception:  # noqa: BLE001 - the store is gone: better two lines than none
+        return True
+
+
+def _note(rank: int, error: BaseException) -> None:
+    store = agent_store()
+    if store is None or isinstance(error, DistributedError):
+        return
+    with contextlib.suppress(Exception):  # the store went with the failure: the others say "killed"
+        store.set(f"{_NOTE_PREFIX}failed/{rank}", f"{type(error).__name__}: {_first_line(error)}")
+
+
+def failure_report(error: BaseException, text: str | None) -> str | None:
+    """The line this process prints for ``error`` under torchrun, or None when another one says it.
+
+    ``text`` is the line a single process would print (``softmaxreg: error: ...``). Once training
+    has started, process 0 reports its own errors and, in a `DistributedError`, another process's
+    (naming it and where the run resumes); the others are silent. Before that, the first process to
+    fail prints ``text`` naming itself (``softmaxreg: error: process 1 of 2 on node7: ...``).
+    """
+    if isinstance(error, DistributedError):  # another process's failure, named already
+        return text if text is not None and not error.silent and _claim_report() else None
+    rank = env_rank()
+    _note(rank, error)
+    if getattr(_current, "started", False):
+        return text if rank == 0 else None
+    if text is None or not _claim_report():
+        return None
+    head, sep, tail = text.partition("error: ")
+    name = process_name(rank, env_world_size(), socket.gethostname())
+    return f"{head}{sep}{name}: {tail}" if sep else f"{text} ({name})"
 
 
 class SingleProcess:
@@ -141,6 +238,9 @@ class SingleProcess:
     def broadcast_text(self, text: str | None) -> str:
         """Process 0's ``text`` in every process."""
         return text or ""
+
+    def barrier(self) -> None:
+        """Wait until every process is here (nothing to wait for)."""
 
     def note_failure(self, error: BaseException) -> None:
         """Leave the cause of this process's death where the others can read it."""
@@ -227,7 +327,8 @@ class DataParallel(SingleProcess):
         self._stop = False
         self._reduced = 0  # gradient all-reduces since the last check_reduced
         self.broken = False
-        self._store = self._connect_store()
+        self.started = False  # training has started: process 0 reports failures from here on
+        self._store = agent_store()
 
     # -- the points the Trainer calls ------------------------------------------------------------
 
@@ -273,6 +374,7 @@ class DataParallel(SingleProcess):
             "val_batch_idx": trainer.val_batch_idx, "history": trainer.history,
         }  # fmt: skip
         state = json.loads(self.broadcast_text(json.dumps(state) if self.is_main else None))
+        self.started = True  # every process is here: process 0 is in fit, where it outlives torchrun's SIGTERM
         trainer.start_epoch, trainer.history = state["epoch"], state["history"]
         trainer.train_batch_idx, trainer.val_batch_idx = state["train_batch_idx"], state["val_batch_idx"]
         self._sync_rng(trainer.device)
@@ -358,14 +460,12 @@ class DataParallel(SingleProcess):
         self.broadcast_text(json.dumps({"value": value}))
         return value
 
+    def barrier(self) -> None:
+        """Wait until every process is here (e.g. has found its data); a failed one is named."""
+        self._collective(lambda: self.dist.all_reduce(torch.zeros(1, device=self._comm)))
+
     def note_failure(self, error: BaseException) -> None:
-        if isinstance(error, DistributedError) or self._store is None:
-            return
-        cause = f"{type(error).__name__}: {_first_line(error)}"
-        try:
-            self._store.set(f"{_NOTE_PREFIX}failed/{self.rank}", cause)
-        except Exception:  # noqa: BLE001 - the store went with the failure: the others say "killed"
-            pass
+        _note(self.rank, error)
 
     # -- tensors ---------------------------------------------------------------------------------
 
@@ -417,21 +517,6 @@ class DataParallel(SingleProcess):
 
     # -- faults ----------------------------------------------------------------------------------
 
-    def _connect_store(self) -> Any:
-        """A client of torchrun's own store (it outlives the workers), for failure notes; or None."""
-        if os.environ.get("TORCHELASTIC_USE_AGENT_STORE", "").lower() != "true":
-            return None
-        try:
-            store = self.dist.TCPStore(
-                os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]), is_master=False,
-                timeout=timedelta(seconds=min(self.timeout, 10)),
-            )  # fmt: skip
-            run = os.environ.get("TORCHELASTIC_RUN_ID", "run")
-            restart = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
-            return self.dist.PrefixStore(f"{run}/{restart}/", store)
-        except (RuntimeError, KeyError, ValueError):
-            return None
-
     def _collective(self, call: Callable[[], Any]) -> Any:
         if self.broken:
             raise DistributedError("A process of this run failed before.", silent=True)
@@ -443,7 +528,7 @@ class DataParallel(SingleProcess):
 
     def _peer_failure(self, err: RuntimeError) -> DistributedError:
         """Find which processes died and why; only the first survivor reports it."""
-        store, alive, notes = self._store, {self.rank}, {}
+        store, alive, notes, hosts = self._store, {self.rank}, {}, {}
         if store is not None:
             try:
                 store.set(f"{_NOTE_PREFIX}alive/{self.rank}", "1")
@@ -456,11 +541,16 @@ class DataParallel(SingleProcess):
                     for r in range(self.world_size)
                     if store.check([f"{_NOTE_PREFIX}failed/{r}"])
                 }
+                hosts = {
+                    r: store.get(f"{_NOTE_PREFIX}host/{r}").decode()
+                    for r in range(self.world_size)
+                    if store.check([f"{_NOTE_PREFIX}host/{r}"])
+                }
             except Exception:  # noqa: BLE001 - the store is gone too: say what we know
                 pass
         dead = sorted((set(range(self.world_size)) - alive) | set(notes))
         timed_out = "timeout" in str(err).lower() or "timed out" in str(err).lower()
-        causes = [self._cause(r, notes.get(r), timed_out) for r in dead] or [
+        causes = [self._cause(r, notes.get(r), timed_out, hosts.get(r)) for r in dead] or [
             f"another process failed ({_first_line(err)})"
         ]
         reporter = min(alive) == self.rank and 0 not in notes  # process 0 reported its own error itself
@@ -469,8 +559,8 @@ class DataParallel(SingleProcess):
             silent=not reporter,
         )
 
-    def _cause(self, rank: int, note: str | None, timed_out: bool) -> str:
-        who = f"process {rank} of {self.world_size}"
+    def _cause(self, rank: int, note: str | None, timed_out: bool, host: str | None = None) -> str:
+        who = process_name(rank, self.world_size, host)
         if note is not None:
             return f"{who} failed: {note}"
         if timed_out:

@@ -1,4 +1,5 @@
-"""What several commands share: options to `TrainConfig`, loading the data, console output.
+"""What several commands share: options to `TrainConfig`, console output, and (from `softmaxreg.runs.start`)
+loading the data, claiming the run folder and the messages when a run stops.
 
 Commands check what they can before importing torch (which takes a second or more), so that a
 mistake is reported at once; this module imports nothing heavy.
@@ -13,6 +14,15 @@ from typing import Any
 
 from softmaxreg.runs.config import TrainConfig, field_names
 from softmaxreg.runs.recipes import RECIPES
+from softmaxreg.runs.start import diverged_message, interrupted_message, load_data, make_run_dir, run_options
+
+__all__ = [  # started here and by serve's training worker, so they live in `softmaxreg.runs.start`
+    "diverged_message",
+    "interrupted_message",
+    "load_data",
+    "make_run_dir",
+    "run_options",
+]
 
 
 def say(text: str = "") -> None:
@@ -40,13 +50,6 @@ def config_from_args(
     return base.replace(**explicit_settings(args, exclude))
 
 
-def load_data(batch_size: int, data_dir: str | None, offline: bool) -> Any:
-    """Fashion-MNIST, found (or fetched) as `softmaxreg.datasets.sources` says."""
-    from softmaxreg.datasets.fashion_mnist import FashionMNIST
-
-    return FashionMNIST(batch_size=batch_size, root=data_dir, offline=True if offline else None)
-
-
 def console_callbacks(quiet: bool) -> list[Any]:
     """A progress bar per epoch on stderr (on a terminal) and one line per epoch on stdout."""
     from softmaxreg.runs import callbacks as cb
@@ -64,53 +67,3 @@ def prepare_out_dir(out: str | None) -> Path | None:
 
     lock.check_new(out)
     return Path(out)
-
-
-def make_run_dir(out: Path | None, base: str = "runs", prefix: str = "") -> Path:
-    """Create and claim ``out``, or a new ``runs/<prefix><timestamp>`` folder, for this process.
-
-    The claim (`softmaxreg.runs.lock`) lasts until the command ends: call this before writing anything.
-    """
-    from softmaxreg.runs import lock
-
-    claim = lock.claim_new(out) if out is not None else lock.claim_new_run_dir(base, prefix)
-    return claim.folder
-
-
-def run_options(config: TrainConfig, args: argparse.Namespace, device: Any, data: Any, lang: str) -> dict[str, Any]:
-    """``config.json``'s options: the training settings, then where, how and on what it ran."""
-    return {
-        **config.to_dict(),
-        "device": getattr(args, "device", None) or "cpu",
-        "device_used": str(device),
-        "lang": lang,
-        "data_dir": args.data_dir,
-        "offline": bool(args.offline),
-        "data_source": str(data.source),
-        "quiet": bool(args.quiet),
-    }
-
-
-def diverged_message(error: str, run_dir: Path, epochs_done: int) -> str:
-    """The `TrainingDivergedError` message ``error`` plus what the run folder keeps.
-
-    Examples:
-        >>> diverged_message("Diverged.", Path("runs/a"), 2)
-        'Diverged. runs/a keeps epochs 1-2 (metrics and checkpoints); the diverged epoch was not recorded.'
-        >>> diverged_message("Diverged.", Path("runs/a"), 0)
-        'Diverged. runs/a holds no completed epoch.'
-    """
-    if epochs_done == 0:
-        return f"{error} {run_dir} holds no completed epoch."
-    epochs = f"epochs 1-{epochs_done}" if epochs_done > 1 else "epoch 1"
-    return f"{error} {run_dir} keeps {epochs} (metrics and checkpoints); the diverged epoch was not recorded."
-
-
-def interrupted_message(run_dir: Path, epochs_done: int) -> str:
-    """What to tell the user after Ctrl-C."""
-    if epochs_done == 0:
-        return f"softmaxreg: interrupted before the first epoch ended; {run_dir} has nothing to resume."
-    return (
-        f"softmaxreg: interrupted during epoch {epochs_done + 1}; {run_dir} keeps epochs 1-{epochs_done} "
-        f"(metrics and checkpoints). Resume with: softmaxreg train --resume {run_dir}"
-    )

@@ -4,9 +4,10 @@ Each command is added by its own ``_add_<command>(commands)`` function and runs 
 ``"module:function"`` string, imported only when the command runs. Our exceptions
 (:class:`~softmaxreg.errors.SoftmaxRegError`) and bad options become one line on stderr and exit
 code 2; the machine's failures (:class:`~softmaxreg.errors.MachineError`, any other ``OSError``)
-one line and exit code 1; Ctrl-C exits with 130. Under ``torchrun`` only process 0 prints errors
-(every process meets the same ones), except the one line that says another process died, which its
-first survivor prints.
+one line and exit code 1; Ctrl-C exits with 130. Under ``torchrun`` one process prints an error:
+before training starts, the first process that fails, naming itself (``process 1 of 2 on HOST: ...``);
+once it has started, process 0 (or its first survivor), naming the process that failed
+(`softmaxreg.book.distributed.failure_report`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from softmaxreg import __version__
+from softmaxreg._validate import SEED_LIMIT
 from softmaxreg.runs.config import DEFAULTS, MODEL_CHOICES
 from softmaxreg.runs.recipes import RECIPE_CHOICES
 
@@ -44,11 +46,12 @@ def _speaks() -> bool:
 def _failed(err: BaseException, text: str | None = None) -> None:
     """Say ``text`` (if this process speaks) and, under torchrun, leave the cause for the others."""
     distributed = sys.modules.get("softmaxreg.book.distributed")  # loaded only where a process group may exist
-    if distributed is not None:
-        distributed.current().note_failure(err)
-    silent = getattr(err, "silent", None)
-    if text is not None and (not silent if silent is not None else _speaks()):
-        print(text, file=sys.stderr)
+    if distributed is not None and distributed.launched() and not isinstance(err, KeyboardInterrupt):
+        text = distributed.failure_report(err, text)  # one process says it, naming the one that failed
+    elif text is not None and getattr(err, "silent", not _speaks()):
+        text = None
+    if text is not None:
+        print(text, file=sys.stderr, flush=True)
 
 
 def _integer(text: str, minimum: int) -> int:
@@ -68,6 +71,13 @@ def _positive_int(text: str) -> int:
 
 def _nonnegative_int(text: str) -> int:
     return _integer(text, minimum=0)
+
+
+def _seed(text: str) -> int:
+    value = _integer(text, minimum=0)
+    if value >= SEED_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be an integer from 0 to {SEED_LIMIT - 1:,} (2**64 - 1); got {value}")
+    return value
 
 
 def _port(text: str) -> int:
@@ -147,7 +157,7 @@ def _add_training_options(parser: argparse.ArgumentParser, lr: bool = True) -> N
                         help="while training, zero each pixel with probability P and scale the others by "
                         f"1/(1-P); the saved model has no dropout (default {d.input_dropout:g})")  # fmt: skip
     parser.add_argument(
-        "--seed", type=_nonnegative_int, help=f"random seed: initial weights and minibatch order (default {d.seed})"
+        "--seed", type=_seed, help=f"random seed: initial weights and minibatch order (default {d.seed})"
     )
     parser.add_argument("--early-stopping", type=_positive_int, metavar="N",
                         help="stop after N epochs without a lower val_loss and keep the best epoch's model")  # fmt: skip
@@ -308,7 +318,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()  # a closed pipe shows here, inside the try, not at interpreter exit
         return code
     except MachineError as err:  # our explanation of an OSError: still the machine's fault
-        print(f"softmaxreg: error: {err}", file=sys.stderr)
+        _failed(err, f"softmaxreg: error: {err}")
         return EXIT_OS_ERROR
     except SoftmaxRegError as err:
         _failed(err, f"softmaxreg: error: {err}")
@@ -325,5 +335,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:
         if _speaks():
             raise  # a bug: its traceback, as without torchrun
-        _failed(err)  # another process of a torchrun launch: process 0 names this one and the cause
+        # another process of a torchrun launch: it names itself (before training) or process 0 names it
+        _failed(err, f"softmaxreg: error: {type(err).__name__}: {str(err).strip().partition(chr(10))[0]}")
         return EXIT_OS_ERROR

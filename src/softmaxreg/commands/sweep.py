@@ -26,7 +26,11 @@ from softmaxreg.commands.cli import EXIT_INTERRUPTED
 from softmaxreg.errors import ConfigError
 from softmaxreg.runs import folder, lock
 
-COLUMNS = ("lr", "epochs", "train_loss", "val_loss", "val_acc", "best_epoch", "best_val_acc", "seconds", "diverged")
+# best_epoch: the epoch of the lowest val_loss (summary.json's); best_epoch_val_acc: its val_acc, which
+# need not be the highest val_acc of the run
+COLUMNS = (
+    "lr", "epochs", "train_loss", "val_loss", "val_acc", "best_epoch", "best_epoch_val_acc", "seconds", "diverged",
+)  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
@@ -94,7 +98,7 @@ def _row(lr: float, result: Any) -> dict[str, Any]:
     return {
         "lr": lr, "epochs": summary["epochs"], "train_loss": last.get("train_loss", nan),
         "val_loss": last.get("val_loss", nan), "val_acc": last.get("val_acc", nan),
-        "best_epoch": summary.get("best_epoch", 0), "best_val_acc": summary.get("best_val_acc", nan),
+        "best_epoch": summary.get("best_epoch", 0), "best_epoch_val_acc": summary.get("best_val_acc", nan),
         "seconds": round(summary["total_seconds"], 3), "diverged": bool(result.diverged),
     }  # fmt: skip
 
@@ -109,16 +113,16 @@ def format_table(table: list[dict[str, Any]], names: dict[float, str] | None = N
 
     Examples:
         >>> print(format_table([{"lr": 0.1, "epochs": 2, "train_loss": 0.57, "val_loss": 0.58, "val_acc": 0.8021,
-        ...                      "best_epoch": 2, "best_val_acc": 0.8021, "seconds": 3.1}]))
-              lr  epochs  train_loss  val_loss  val_acc  best_epoch  best_val_acc  seconds
-             0.1       2      0.5700    0.5800   0.8021           2        0.8021      3.1
+        ...                      "best_epoch": 2, "best_epoch_val_acc": 0.8021, "seconds": 3.1}]))
+              lr  epochs  train_loss  val_loss  val_acc  best_epoch  best_epoch_val_acc  seconds
+             0.1       2      0.5700    0.5800   0.8021           2              0.8021      3.1
     """
     names = names or rate_names([r["lr"] for r in table])
-    lines = [f"{'lr':>8}  epochs  train_loss  val_loss  val_acc  best_epoch  best_val_acc  seconds"]
+    lines = [f"{'lr':>8}  epochs  train_loss  val_loss  val_acc  best_epoch  best_epoch_val_acc  seconds"]
     for r in table:
         lines.append(
             f"{names[r['lr']]:>8}  {r['epochs']:>6}  {r['train_loss']:>10.4f}  {r['val_loss']:>8.4f}  {r['val_acc']:>7.4f}  "
-            f"{r['best_epoch']:>10}  {r['best_val_acc']:>12.4f}  {r['seconds']:>7.1f}"
+            f"{r['best_epoch']:>10}  {r['best_epoch_val_acc']:>18.4f}  {r['seconds']:>7.1f}"
             + ("  diverged" if r.get("diverged") else "")
         )
     return "\n".join(lines)

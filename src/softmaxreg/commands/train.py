@@ -48,11 +48,25 @@ def run(args: argparse.Namespace) -> int:
     parallel = distributed.setup()
     device = parallel.device(resolve_device(args.device or "cpu"))
     data = load_data(config.batch_size, args.data_dir, args.offline)
+    _check_shares(parallel, data)  # every check whose inputs are known runs before the folder is claimed
+    parallel.barrier()  # every process has its data: a process that has not is named, and nothing is written
     run_dir = Path(parallel.run_on_main(lambda: str(make_run_dir(out))))  # process 0's clock names it
     lang = args.lang or "en"
-    if parallel.is_main:
-        folder.write_config(run_dir, {**run_options(config, args, device, data, lang), **_processes(parallel)})
-    return _train(config, data, run_dir, device, lang, args.quiet, parallel, tensorboard=args.tensorboard)
+    try:
+        if parallel.is_main:
+            folder.write_config(run_dir, {**run_options(config, args, device, data, lang), **_processes(parallel)})
+        return _train(config, data, run_dir, device, lang, args.quiet, parallel, tensorboard=args.tensorboard)
+    except KeyboardInterrupt:  # before training caught Ctrl-C, or a second one
+        if not parallel.is_main or (run_dir / folder.RESUME_STATE).exists():
+            raise  # an epoch is kept: "interrupted", and the folder resumes
+        warn(interrupted_message(run_dir, 0, removed=lock.remove_claimed(run_dir)))
+        return EXIT_INTERRUPTED
+
+
+def _check_shares(parallel: Any, data: Any) -> None:
+    """Refuse a batch size that leaves a process of a torchrun launch without examples (as ``fit`` would)."""
+    parallel.check_loader(data.train_dataloader())
+    parallel.check_loader(data.val_dataloader())
 
 
 def _processes(parallel: Any) -> dict[str, Any]:
@@ -112,11 +126,15 @@ def _resume(args: argparse.Namespace) -> int:
     args.offline = args.offline or bool(saved.get("offline"))
     data = load_data(config.batch_size, args.data_dir, args.offline)
     lang = args.lang or saved.get("lang") or "en"
+    _check_shares(parallel, data)
+    parallel.barrier()
     parallel.run_on_main(lambda: check_resume(config, data, state, run_dir))  # before config.json records it
     if parallel.is_main:
-        options = {**run_options(config, args, device, data, lang), **_processes(parallel)}
-        resumes = [*saved.get("resumes", []),
-                   {"at_epoch": state.epoch, "device_used": str(device), "world_size": parallel.world_size}]  # fmt: skip
+        # the top records how the run started (its processes too), each entry of resumes[] a resume
+        started = {"world_size": saved.get("world_size", 1), "backend": saved.get("backend")}
+        options = {**run_options(config, args, device, data, lang), **started}
+        resumes = [*saved.get("resumes", []), {"at_epoch": state.epoch, "device_used": str(device),
+                                               **_processes(parallel)}]  # fmt: skip
         folder.write_config(run_dir, {**options, "device": args.device or saved.get("device"), "resumes": resumes})
         if not args.quiet:
             say(f"resuming {run_dir} at epoch {state.epoch + 1}/{config.epochs}")
@@ -199,7 +217,10 @@ def _report(result: Any, num_test: int, main: bool = True) -> int:
     if result.diverged:
         raise TrainingDivergedError(diverged_message(result.diverged, result.run_dir, len(result.history)))
     if result.interrupted:
-        warn(interrupted_message(result.run_dir, len(result.history)))
+        # stopped before its first epoch (a new run: a resumed one has epochs): it kept nothing, so
+        # its folder goes, and the same command (the same --out) runs again
+        removed = not result.history and lock.remove_claimed(result.run_dir)
+        warn(interrupted_message(result.run_dir, len(result.history), removed=removed))
         return EXIT_INTERRUPTED
     if summary.get("stopped_early"):
         waited = summary["epochs"] - summary["best_epoch"]

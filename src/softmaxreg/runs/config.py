@@ -26,11 +26,11 @@ from typing import Any
 
 from softmaxreg._validate import (
     check_choice,
-    check_nonnegative_int,
     check_nonnegative_number,
     check_positive_int,
     check_positive_number,
     check_probability,
+    check_seed,
 )
 from softmaxreg.errors import ConfigError
 
@@ -80,7 +80,7 @@ class TrainConfig:
         check_choice("schedule", self.schedule, SCHEDULE_CHOICES)
         if self.nesterov and self.momentum == 0:
             raise ConfigError("`nesterov` needs a positive `momentum`; got momentum 0.")
-        check_nonnegative_int("seed", self.seed)
+        check_seed("seed", self.seed)
         if self.early_stopping is not None:
             check_positive_int("early_stopping", self.early_stopping)
         check_probability("input_dropout", self.input_dropout)

@@ -138,6 +138,31 @@ def claim_new(folder: str | os.PathLike[str]) -> RunLock:
     return claim
 
 
+def remove_claimed(folder: str | os.PathLike[str]) -> bool:
+    """Remove ``folder``, a new run's that this process claimed and that kept nothing (no completed
+    epoch), then give up the claim; so the same command can run again. False when the folder stays
+    (it could not be removed, e.g. the current directory); its files are gone in any case.
+    """
+    import shutil
+
+    folder = Path(folder)
+    claims = _claims.get() or []
+    held = [c for c in claims if c.held and c.folder == folder]
+    for path in folder.iterdir():  # under the claim: no other process writes here
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    try:
+        folder.rmdir()
+        removed = True
+    except OSError:
+        removed = False
+    for claim in held:
+        claim.release()
+    return removed
+
+
 def claim_new_run_dir(base: str | os.PathLike[str] = "runs", prefix: str = "") -> RunLock:
     """Create and claim a new ``base/<prefix><timestamp>`` folder (``-1``, ``-2``... within one second).
 

@@ -208,7 +208,8 @@ class SoftmaxRegressionClassifier(ClassifierMixin, BaseEstimator):
             X: ``(n_samples, n_features)`` numeric features.
             y: ``(n_samples,)`` labels of any kind (ints, strings, ...), at least two classes.
             sample_weight: ``(n_samples,)`` non-negative weights: each example's loss is multiplied
-                by its weight (scaled to mean 1, so the learning rate keeps its meaning).
+                by its weight, scaled to mean 1 over ``X`` (so the learning rate keeps its meaning;
+                the batch size and epochs follow the number of rows, whatever the weights).
 
         Returns:
             ``self``, fitted.
@@ -217,7 +218,9 @@ class SoftmaxRegressionClassifier(ClassifierMixin, BaseEstimator):
             ValueError: bad ``X``, ``y`` or ``sample_weight``, or fewer than two classes.
             TrainingDivergedError: the loss became NaN or infinite (lower ``learning_rate_init``).
         """
-        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=(np.float32, np.float64))
+        warm = self.warm_start and hasattr(self, "coef_")
+        # warm: X must have the fitted features (scikit-learn's ValueError), checked before any attribute changes
+        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=(np.float32, np.float64), reset=not warm)
         check_classification_targets(y)
         classes = np.unique(y)
         if len(classes) < 2:
@@ -225,7 +228,7 @@ class SoftmaxRegressionClassifier(ClassifierMixin, BaseEstimator):
                 f"{type(self).__name__} needs samples of at least 2 classes in the data; got 1 class: {classes[0]!r}."
             )
         start = None
-        if self.warm_start and hasattr(self, "classes_"):
+        if warm:
             if not np.array_equal(classes, self.classes_):
                 raise ValueError(
                     f"warm_start needs the classes of the previous fit, {self.classes_.tolist()}; got "
@@ -234,8 +237,12 @@ class SoftmaxRegressionClassifier(ClassifierMixin, BaseEstimator):
             start = self._weights()
         self.classes_, self._seed_ = classes, self._new_seed()
         weight = _weights(sample_weight, X)
-        # with weights, n is their sum: a weight of 2 counts as two samples, for alpha as for the loss
-        settings = self._settings(self._seed_, len(y) if weight is None else float(weight.sum()))
+        # the batch size and the epochs follow the rows (the steps an epoch takes), alpha the weights'
+        # sum: a weight of 2 counts as two samples against the penalty, as in LogisticRegression
+        total = len(y) if weight is None else float(weight.sum())
+        settings = self._settings(self._seed_, len(y), penalty_samples=total)
+        if weight is not None:
+            weight = weight / weight.mean()  # mean 1 over the data: the learning rate keeps its meaning
         self._keep(self._train(start, X, np.searchsorted(classes, y), weight, settings))
         return self
 
@@ -255,7 +262,10 @@ class SoftmaxRegressionClassifier(ClassifierMixin, BaseEstimator):
             y: ``(n_samples,)`` labels of this chunk.
             classes: every class the data holds; needed in the first call, ignored (but checked)
                 afterwards.
-            sample_weight: ``(n_samples,)`` non-negative weights of this chunk's examples.
+            sample_weight: ``(n_samples,)`` non-negative weights of this chunk's examples, as
+                ``SGDClassifier``'s: each example's loss is multiplied by its weight as it is (not
+                rescaled per chunk), so a chunk of weight 2 moves the model about as far as two
+                copies of it, and one of weight 1e-6 hardly at all.
 
         Returns:
             ``self``.
@@ -297,10 +307,12 @@ class SoftmaxRegressionClassifier(ClassifierMixin, BaseEstimator):
         return int(check_random_state(self.random_state).randint(_SEED_BOUND))
 
     def _settings(self, seed: int, num_examples: int, epochs: int | None = None, schedule: str | None = None,
-                  full_fit: bool = True) -> training.Settings:  # fmt: skip
+                  full_fit: bool = True, penalty_samples: float | None = None) -> training.Settings:  # fmt: skip
         """The hyperparameters: each ``None`` one from the recipe (batch size and alpha: see above).
 
-        ``full_fit=False`` (partial_fit): no stopping rule, and the recipe's alpha as it is.
+        ``num_examples`` is the number of rows; ``penalty_samples`` the n of alpha's ``3 / n`` (the
+        weights' sum; default the rows). ``full_fit=False`` (partial_fit): no stopping rule, and the
+        recipe's alpha as it is.
         """
         recipe = RECIPES[self.recipe]
         value = {name: getattr(self, name) for name in _FROM_RECIPE}
@@ -312,7 +324,7 @@ class SoftmaxRegressionClassifier(ClassifierMixin, BaseEstimator):
             steps_per_epoch = math.ceil(num_examples / batch_size)
             value["max_iter"] = min(recipe.epochs, max(_MIN_EPOCHS, math.ceil(_MIN_STEPS / steps_per_epoch)))
         if self.alpha is None and recipe.weight_decay and full_fit:  # not partial_fit: its n is a chunk's
-            value["alpha"] = max(recipe.weight_decay, _ALPHA_TIMES_SAMPLES / num_examples)
+            value["alpha"] = max(recipe.weight_decay, _ALPHA_TIMES_SAMPLES / (penalty_samples or num_examples))
         return training.Settings(
             epochs=epochs or int(value["max_iter"]), lr=float(value["learning_rate_init"]),
             batch_size=batch_size, momentum=float(value["momentum"]),
@@ -325,8 +337,6 @@ class SoftmaxRegressionClassifier(ClassifierMixin, BaseEstimator):
 
     def _train(self, start: training.Weights | None, X: Any, y: np.ndarray, weight: np.ndarray | None,
                settings: training.Settings) -> training.Weights:  # fmt: skip
-        if weight is not None:
-            weight = weight / weight.mean()  # mean 1: the learning rate means the same as without weights
         if hasattr(X, "toarray"):
             X = X.toarray()  # scipy sparse: minibatch SGD here works on dense rows
         if start is None:

@@ -75,8 +75,8 @@ class WeightedSoftmaxRegression(SoftmaxRegressionScratch):
     """Softmax regression ``X Wᵀ + b`` whose loss weights each example, with L2 on ``W`` only.
 
     Batches are ``(X, y)`` or ``(X, y, weight)``; the loss of a weighted batch is
-    ``Σ weight_i · ℓ_i / batch_size`` (weights are scaled to mean 1 beforehand, so that a learning
-    rate means the same with or without them).
+    ``Σ weight_i · ℓ_i / batch_size`` (`fit` scales the weights to mean 1 beforehand, so that a
+    learning rate means the same with or without them; `partial_fit` takes them as they are).
     """
 
     def __init__(self, start: Weights, settings: Settings) -> None:

@@ -16,12 +16,12 @@ def _page(name: str, body: str = "<body>") -> HTMLResponse:
     return HTMLResponse(text, headers={"cache-control": "no-cache"})
 
 
-@router.get("/")
+@router.api_route("/", methods=["GET", "HEAD"])  # HEAD: link checkers, uptime monitors (uvicorn drops the body)
 async def index(request: Request) -> HTMLResponse:
     training = request.app.state.training is not None  # the Train panel shows only then, and asks nothing otherwise
     return _page("index.html", '<body data-training="on">' if training else "<body>")
 
 
-@router.get("/docs")
+@router.api_route("/docs", methods=["GET", "HEAD"])
 async def docs() -> HTMLResponse:
     return _page("docs.html")
