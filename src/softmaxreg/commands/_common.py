@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from softmaxreg.errors import ConfigError
 from softmaxreg.runs.config import TrainConfig, field_names
 from softmaxreg.runs.recipes import RECIPES
 
@@ -40,11 +41,60 @@ def config_from_args(
     return base.replace(**explicit_settings(args, exclude))
 
 
-def load_data(batch_size: int, data_dir: str | None, offline: bool) -> Any:
-    """Fashion-MNIST, found (or fetched) as `softmaxreg.datasets.sources` says."""
+def load_data(batch_size: int, data_dir: str | None, offline: bool, args: argparse.Namespace | None = None) -> Any:
+    """Fashion-MNIST, found (or fetched) as `softmaxreg.datasets.sources` says; or ``--data``'s own data."""
+    options = data_options(args) if args is not None else None
+    if options is not None:
+        from softmaxreg.runs.rundata import load_own
+
+        data = load_own(args.data, options, batch_size)  # type: ignore[union-attr]
+        for note in data.own.notes:
+            warn(note)
+        return data
     from softmaxreg.datasets.fashion_mnist import FashionMNIST
 
     return FashionMNIST(batch_size=batch_size, root=data_dir, offline=True if offline else None)
+
+
+_OWN_OPTIONS = (
+    "test_data", "test_fraction", "label", "color", "image_size", "image_shape", "classes", "skip_bad_files",
+)  # fmt: skip
+
+
+def data_options(args: argparse.Namespace) -> Any:
+    """``--data``'s `DataOptions` (``None`` without ``--data``: Fashion-MNIST).
+
+    Raises:
+        ConfigError: an option for your own data without ``--data``.
+    """
+    if getattr(args, "data", None) is None:
+        given = [name for name in _OWN_OPTIONS if getattr(args, name, None) not in (None, False)]
+        if given:
+            raise ConfigError(
+                f"`--{given[0].replace('_', '-')}` is for your own data: add --data PATH (an image folder, IDX "
+                "files or a table), or leave it out to train on Fashion-MNIST."
+            )
+        return None
+    from softmaxreg.datasets.own import DataOptions
+
+    values = {name: getattr(args, name, None) for name in _OWN_OPTIONS}
+    return DataOptions(**{name: value for name, value in values.items() if value is not None})
+
+
+def describe_data(data: Any) -> str:
+    """One line on your own data: ``data: image folder pets, 3 classes, grey 28x28, 240 train / 60 test``."""
+    own = data.own
+    kind = {"image-folder": "image folder", "idx": "IDX files", "table": "table"}.get(own.source["kind"], "data")
+    if own.kind == "images":
+        c, h, w = own.input_shape
+        what = f"{'grey' if c == 1 else 'RGB'} {h}x{w} images"
+    else:
+        what = f"{own.input_shape[0]} features"
+    skipped = f", {len(own.skipped)} bad files skipped" if own.skipped else ""
+    return (
+        f"data: {kind} {data.source}, {len(own.class_names)} classes, {what}, {len(data.train):,} train / "
+        f"{len(data.val):,} test{skipped}"
+    )
 
 
 def console_callbacks(quiet: bool) -> list[Any]:
@@ -87,6 +137,7 @@ def run_options(config: TrainConfig, args: argparse.Namespace, device: Any, data
         "data_dir": args.data_dir,
         "offline": bool(args.offline),
         "data_source": str(data.source),
+        **({"data": str(args.data)} if getattr(args, "data", None) else {}),
         "quiet": bool(args.quiet),
     }
 

@@ -14,6 +14,7 @@ from typing import Any
 from softmaxreg.commands._common import (
     config_from_args,
     console_callbacks,
+    describe_data,
     diverged_message,
     explicit_settings,
     interrupted_message,
@@ -47,7 +48,9 @@ def run(args: argparse.Namespace) -> int:
 
     parallel = distributed.setup()
     device = parallel.device(resolve_device(args.device or "cpu"))
-    data = load_data(config.batch_size, args.data_dir, args.offline)
+    data = load_data(config.batch_size, args.data_dir, args.offline, args)
+    if hasattr(data, "own") and parallel.is_main and not args.quiet:
+        say(describe_data(data))
     run_dir = Path(parallel.run_on_main(lambda: str(make_run_dir(out))))  # process 0's clock names it
     lang = args.lang or "en"
     if parallel.is_main:
@@ -110,7 +113,7 @@ def _resume(args: argparse.Namespace) -> int:
     device = parallel.device(resolve_device(args.device or saved.get("device") or "cpu"))
     args.data_dir = args.data_dir or saved.get("data_dir")
     args.offline = args.offline or bool(saved.get("offline"))
-    data = load_data(config.batch_size, args.data_dir, args.offline)
+    data = _resumed_data(run_dir, args, config.batch_size)
     lang = args.lang or saved.get("lang") or "en"
     parallel.run_on_main(lambda: check_resume(config, data, state, run_dir))  # before config.json records it
     if parallel.is_main:
@@ -122,6 +125,30 @@ def _resume(args: argparse.Namespace) -> int:
             say(f"resuming {run_dir} at epoch {state.epoch + 1}/{config.epochs}")
     return _train(config, data, run_dir, device, lang, args.quiet, parallel, resume=state,
                   tensorboard=args.tensorboard)  # fmt: skip
+
+
+def _resumed_data(run_dir: Path, args: argparse.Namespace, batch_size: int) -> Any:
+    """The run's own data, read again: Fashion-MNIST, or the recorded source, its fingerprint checked."""
+    from softmaxreg.runs import rundata
+
+    given = [name for name in ("test_data", "label", "color", "image_size", "image_shape", "classes", "test_fraction")
+             if getattr(args, name, None) is not None]  # fmt: skip
+    if given:
+        raise ConfigError(
+            f"`--{given[0].replace('_', '-')}` cannot change when resuming: the run reads its data as data.json "
+            "records. Leave it out, or start a new run."
+        )
+    source = rundata.read_data_description(run_dir).get("source") or {}
+    if source.get("kind") == rundata.FASHION_MNIST:
+        if args.data is not None:
+            raise ConfigError(
+                f"`--data` cannot change when resuming: {run_dir} was trained on Fashion-MNIST. Leave it out, or "
+                "start a new run."
+            )
+        return load_data(batch_size, args.data_dir, args.offline)
+    data = rundata.load_run_data(run_dir, batch_size, args.data)
+    args.data = args.data or source.get("path")
+    return data
 
 
 def _given_settings(args: argparse.Namespace) -> dict[str, tuple[Any, str]]:
