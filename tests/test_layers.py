@@ -31,17 +31,42 @@ def _layer(module: str) -> str:
     return _moved.MOVED.get(module, module).split(".")[1]
 
 
-def _imports(path: Path) -> list[tuple[int, str]]:
-    """(line, module) of every ``softmaxreg`` import in the file, ``from softmaxreg import x`` as ``softmaxreg.x``."""
+def _module_name(path: Path) -> str:
+    """``.../softmaxreg/serve/worker.py`` -> ``softmaxreg.serve.worker`` (a package is its ``__init__``)."""
+    parts = ("softmaxreg", *path.relative_to(PACKAGE).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path, module: str | None = None) -> list[tuple[int, str]]:
+    """(line, module) of every ``softmaxreg`` import in the file, ``from softmaxreg import x`` as ``softmaxreg.x``.
+
+    Absolute and relative imports (``from ..commands import _common``, resolved against ``module``, the
+    file's own module name) at any depth (inside functions too), and ``importlib.import_module("softmaxreg.x")``.
+    """
+    if module is None:
+        module = _module_name(path)
+    package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
     found = []
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             found += [(node.lineno, alias.name) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            if node.module == "softmaxreg":
-                found += [(node.lineno, f"softmaxreg.{alias.name}") for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # from . import x, from ..commands import _common
+                anchor = package[: len(package) - node.level + 1]
+                base = ".".join([*anchor, *([node.module] if node.module else [])])
+            if base == "softmaxreg" or not node.module:
+                found += [(node.lineno, f"{base}.{alias.name}") for alias in node.names]
             else:
-                found.append((node.lineno, node.module))
+                found.append((node.lineno, base))
+        elif (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "attr", getattr(node.func, "id", None)) == "import_module"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            found.append((node.lineno, node.args[0].value))
     return [(line, name) for line, name in found if name.startswith("softmaxreg.")]
 
 
@@ -62,11 +87,50 @@ def test_no_module_imports_from_a_layer_above_its_own(path):
     assert upward == []
 
 
+# The command line is the very top: ``softmaxreg serve`` starts the server, so ``commands`` imports ``serve``,
+# and nothing imports ``commands`` but itself and ``python -m softmaxreg``. What ``serve`` or ``sklearn``
+# share with a command lives in a layer below both (``runs``: e.g. `softmaxreg.runs.start`).
+CLI_IMPORTERS = {"commands", "__main__"}
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_only_the_command_line_imports_commands(path):
+    own = path.relative_to(PACKAGE).parts[0].removesuffix(".py")
+    into_cli = [f"{path.name}:{line} imports {name}" for line, name in _imports(path)
+                if _layer(name) == "commands" and own not in CLI_IMPORTERS]  # fmt: skip
+    assert into_cli == [], "move what they share into runs/ (as softmaxreg.runs.start)"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "def train():\n    from softmaxreg.commands._common import load_data\n",
+        "import softmaxreg.commands._common as common\n",
+        "from softmaxreg.commands import _common\n",
+        "from softmaxreg import commands\n",
+        "from ..commands._common import load_data\n",
+        "from .. import commands\n",
+        "import importlib\ncommon = importlib.import_module('softmaxreg.commands._common')\n",
+    ],
+)
+def test_the_cli_check_sees_serve_importing_a_command_module(tmp_path, source):
+    """The check above can fail, however ``serve/worker.py`` spells its import of ``commands``."""
+    bad = tmp_path / "worker.py"
+    bad.write_text(source)
+    assert "commands" in [_layer(name) for _, name in _imports(bad, module="softmaxreg.serve.worker")]
+
+
+def test_relative_imports_resolve_against_the_module():
+    init = PACKAGE / "serve" / "__init__.py"
+    assert _module_name(init) == "softmaxreg.serve"
+    assert _module_name(PACKAGE / "serve" / "routers" / "predict.py") == "softmaxreg.serve.routers.predict"
+
+
 def test_the_layer_check_sees_an_upward_import(tmp_path):
     """The check above can fail: a book module importing a run module is caught."""
     bad = tmp_path / "bad.py"
     bad.write_text("def f():\n    from softmaxreg.runs import checkpoint\n")
-    assert [(line, _layer(name)) for line, name in _imports(bad)] == [(2, "runs")]
+    assert [(line, _layer(name)) for line, name in _imports(bad, module="softmaxreg.book.bad")] == [(2, "runs")]
     assert RANK["runs"] > RANK["book"]
 
 

@@ -1,4 +1,5 @@
-"""What several commands share: options to `TrainConfig`, loading the data, console output.
+"""What several commands share: options to `TrainConfig`, console output, and (from `softmaxreg.runs.start`)
+loading the data, claiming the run folder and the messages when a run stops.
 
 Commands check what they can before importing torch (which takes a second or more), so that a
 mistake is reported at once; this module imports nothing heavy.
@@ -14,6 +15,15 @@ from typing import Any
 from softmaxreg.errors import ConfigError
 from softmaxreg.runs.config import TrainConfig, field_names
 from softmaxreg.runs.recipes import RECIPES
+from softmaxreg.runs.start import diverged_message, interrupted_message, load_data, make_run_dir, run_options
+
+__all__ = [  # started here and by serve's training worker, so they live in `softmaxreg.runs.start`
+    "diverged_message",
+    "interrupted_message",
+    "load_data",
+    "make_run_dir",
+    "run_options",
+]
 
 
 def say(text: str = "") -> None:
@@ -41,19 +51,13 @@ def config_from_args(
     return base.replace(**explicit_settings(args, exclude))
 
 
-def load_data(batch_size: int, data_dir: str | None, offline: bool, args: argparse.Namespace | None = None) -> Any:
-    """Fashion-MNIST, found (or fetched) as `softmaxreg.datasets.sources` says; or ``--data``'s own data."""
-    options = data_options(args) if args is not None else None
-    if options is not None:
-        from softmaxreg.runs.rundata import load_own
-
-        data = load_own(args.data, options, batch_size)  # type: ignore[union-attr]
-        for note in data.own.notes:
-            warn(note)
-        return data
-    from softmaxreg.datasets.fashion_mnist import FashionMNIST
-
-    return FashionMNIST(batch_size=batch_size, root=data_dir, offline=True if offline else None)
+def load_command_data(batch_size: int, args: argparse.Namespace) -> Any:
+    """`load_data` for a command's options: Fashion-MNIST, or ``--data``'s own data (its notes on stderr)."""
+    options = data_options(args)
+    data = load_data(batch_size, args.data_dir, args.offline, args.data if options else None, options)
+    for note in getattr(getattr(data, "own", None), "notes", []):
+        warn(note)
+    return data
 
 
 _OWN_OPTIONS = (
@@ -114,54 +118,3 @@ def prepare_out_dir(out: str | None) -> Path | None:
 
     lock.check_new(out)
     return Path(out)
-
-
-def make_run_dir(out: Path | None, base: str = "runs", prefix: str = "") -> Path:
-    """Create and claim ``out``, or a new ``runs/<prefix><timestamp>`` folder, for this process.
-
-    The claim (`softmaxreg.runs.lock`) lasts until the command ends: call this before writing anything.
-    """
-    from softmaxreg.runs import lock
-
-    claim = lock.claim_new(out) if out is not None else lock.claim_new_run_dir(base, prefix)
-    return claim.folder
-
-
-def run_options(config: TrainConfig, args: argparse.Namespace, device: Any, data: Any, lang: str) -> dict[str, Any]:
-    """``config.json``'s options: the training settings, then where, how and on what it ran."""
-    return {
-        **config.to_dict(),
-        "device": getattr(args, "device", None) or "cpu",
-        "device_used": str(device),
-        "lang": lang,
-        "data_dir": args.data_dir,
-        "offline": bool(args.offline),
-        "data_source": str(data.source),
-        **({"data": str(args.data)} if getattr(args, "data", None) else {}),
-        "quiet": bool(args.quiet),
-    }
-
-
-def diverged_message(error: str, run_dir: Path, epochs_done: int) -> str:
-    """The `TrainingDivergedError` message ``error`` plus what the run folder keeps.
-
-    Examples:
-        >>> diverged_message("Diverged.", Path("runs/a"), 2)
-        'Diverged. runs/a keeps epochs 1-2 (metrics and checkpoints); the diverged epoch was not recorded.'
-        >>> diverged_message("Diverged.", Path("runs/a"), 0)
-        'Diverged. runs/a holds no completed epoch.'
-    """
-    if epochs_done == 0:
-        return f"{error} {run_dir} holds no completed epoch."
-    epochs = f"epochs 1-{epochs_done}" if epochs_done > 1 else "epoch 1"
-    return f"{error} {run_dir} keeps {epochs} (metrics and checkpoints); the diverged epoch was not recorded."
-
-
-def interrupted_message(run_dir: Path, epochs_done: int) -> str:
-    """What to tell the user after Ctrl-C."""
-    if epochs_done == 0:
-        return f"softmaxreg: interrupted before the first epoch ended; {run_dir} has nothing to resume."
-    return (
-        f"softmaxreg: interrupted during epoch {epochs_done + 1}; {run_dir} keeps epochs 1-{epochs_done} "
-        f"(metrics and checkpoints). Resume with: softmaxreg train --resume {run_dir}"
-    )

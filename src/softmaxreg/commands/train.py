@@ -18,6 +18,7 @@ from softmaxreg.commands._common import (
     diverged_message,
     explicit_settings,
     interrupted_message,
+    load_command_data,
     load_data,
     make_run_dir,
     prepare_out_dir,
@@ -48,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
 
     parallel = distributed.setup()
     device = parallel.device(resolve_device(args.device or "cpu"))
-    data = load_data(config.batch_size, args.data_dir, args.offline, args)
+    data = load_command_data(config.batch_size, args)
     if hasattr(data, "own") and parallel.is_main and not args.quiet:
         say(describe_data(data))
     run_dir = Path(parallel.run_on_main(lambda: str(make_run_dir(out))))  # process 0's clock names it

@@ -2,7 +2,8 @@
 
 A run folder is what ``softmaxreg train`` leaves behind and what ``evaluate``, ``predict`` (and
 any later reader) use. `folder` reads and writes its JSON and CSV files; `checkpoint` its
-safetensors; `training` fills it; `inference`, `images`, `metrics` and `figures` use a trained one.
+safetensors; `start` loads the data and claims the folder (for ``train``, ``sweep`` and the page's
+worker); `training` fills it; `inference`, `images`, `metrics` and `figures` use a trained one.
 
 May import: the core, ``book``, ``datasets`` and ``models``. Never ``commands``.
 

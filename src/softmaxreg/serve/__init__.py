@@ -1,9 +1,9 @@
 """``softmaxreg serve``: a trained run in a web page and behind a JSON API (FastAPI on uvicorn).
 
 Layer: beside ``commands`` (rank 4). May import: the core, ``book``, ``datasets``, ``models`` and
-``runs``, and ``commands._common`` (the training worker creates run folders as ``train`` does);
-nothing below imports it. FastAPI and uvicorn come with ``pip install "softmaxreg[serve]"``
-and are imported only by this subpackage.
+``runs`` (the training worker starts runs with `softmaxreg.runs.start`, as ``train`` does), never
+``commands``; only ``softmaxreg serve`` (``commands``) imports it. FastAPI and uvicorn come with
+``pip install "softmaxreg[serve]"`` and are imported only by this subpackage.
 
 - `app`: `create_app`, the app factory: routers (one per concern, mounted from ``ROUTERS``),
   error handlers, middleware and the page's static files;

@@ -84,9 +84,9 @@ def templates(model: Any, input_shape: tuple[int, ...]) -> list[list[list[float]
 def train(settings: dict[str, Any], channel: Channel) -> dict[str, Any]:
     """``softmaxreg train``'s steps for ``settings`` (a `TrainConfig` dict, ``runs_dir``, ``data_dir``)."""
     from softmaxreg.book.devices import resolve_device
-    from softmaxreg.commands._common import diverged_message, interrupted_message, load_data, make_run_dir, run_options
     from softmaxreg.runs import folder
     from softmaxreg.runs.config import TrainConfig
+    from softmaxreg.runs.start import diverged_message, interrupted_message, load_data, make_run_dir, run_options
     from softmaxreg.runs.training import train_run
 
     config = TrainConfig.from_dict(settings["config"])
