@@ -78,7 +78,8 @@ def _train(config: TrainConfig, data: Any, run_dir: Path, device: Any, lang: str
             f"--nproc-per-node={parallel.world_size} -m softmaxreg train --resume {run_dir}",
             silent=err.silent,
         ) from None
-    return _report(result, len(data.val), parallel.is_main)
+    unit = "rows" if getattr(getattr(data, "own", None), "kind", "images") == "features" else "images"
+    return _report(result, len(data.val), parallel.is_main, unit)
 
 
 def _resume(args: argparse.Namespace) -> int:
@@ -220,7 +221,7 @@ def _continue_after_stop(
     return config.replace(early_stopping=asked)
 
 
-def _report(result: Any, num_test: int, main: bool = True) -> int:
+def _report(result: Any, num_test: int, main: bool = True, unit: str = "images") -> int:
     summary = result.summary
     if not main:  # under torchrun, process 0 says it all
         return 2 if result.diverged else EXIT_INTERRUPTED if result.interrupted else 0
@@ -236,6 +237,6 @@ def _report(result: Any, num_test: int, main: bool = True) -> int:
             f"kept the model of epoch {summary['model_epoch']}"
         )
     kept = result.history[summary["model_epoch"] - 1]
-    say(f"test accuracy {kept['val_acc']:.4f} ({num_test:,} images)")
+    say(f"test accuracy {kept['val_acc']:.4f} ({num_test:,} {unit})")
     say(f"run folder: {result.run_dir}")
     return 0

@@ -400,3 +400,28 @@ def _load_npz_table(path: Path, options: DataOptions, assignment: dict[str, list
         data.split = {"method": "x_test, y_test", "train": len(y), "test": len(test_y)}
         return data
     return _split_rows(_own(train, x, y, x, y, names, source), x, y, options, assignment, str(path))
+
+
+def read_feature_rows(path: Path, feature_names: list[str] | tuple[str, ...]) -> np.ndarray:
+    """The columns ``feature_names`` of a ``.csv`` or ``.parquet`` table, as ``(N, F)`` float32 (other
+    columns, such as a label, are left out): the rows to predict for a run trained on features.
+
+    Raises:
+        DataError: the file is missing, a column is missing, or a value is missing or not a number.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"Expected a table of rows to predict at {path}; the file does not exist.")
+    if path.suffix.lower() not in (".csv", ".parquet"):
+        raise DataError(f"Expected a .csv or .parquet table of rows to predict; got {path}.")
+    table = _read_arrow(path)
+    missing = [name for name in feature_names if name not in table.column_names]
+    if missing:
+        raise DataError(
+            f"Expected the run's {len(feature_names)} feature columns in {path}; `{missing[0]}` is missing"
+            + (f" ({len(missing)} in all)." if len(missing) > 1 else ".")
+        )
+    values = np.empty((table.num_rows, len(feature_names)), dtype=np.float64)
+    for j, name in enumerate(feature_names):
+        values[:, j] = _numeric_column(table, name, path)
+    return values.astype(np.float32)
