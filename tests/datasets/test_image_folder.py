@@ -8,34 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from own_data_helpers import CLASSES, make_folder
 from PIL import Image
 
 from softmaxreg.datasets import image_folder
 from softmaxreg.datasets.own import DataOptions, load_source
 from softmaxreg.errors import DataError
-
-CLASSES = ("circle", "square", "stripe")
-
-
-def make_folder(root: Path, per_class: int = 20, size: tuple[int, int] = (12, 12), mode: str = "L",
-                classes: tuple[str, ...] = CLASSES, light_on_dark: bool = True, seed: int = 0) -> Path:  # fmt: skip
-    """A learnable image folder: class k has a bright (or dark) block in the k-th third of the image."""
-    rng = np.random.default_rng(seed)
-    h, w = size
-    for k, name in enumerate(classes):
-        (root / name).mkdir(parents=True, exist_ok=True)
-        for i in range(per_class):
-            pixels = rng.integers(0, 50, (h, w), dtype=np.uint8)
-            pixels[2 : h - 2, k * w // len(classes) : (k + 1) * w // len(classes)] = 230
-            if not light_on_dark:
-                pixels = 255 - pixels
-            image = Image.fromarray(pixels)
-            if mode == "RGB":
-                rgb = np.zeros((h, w, 3), dtype=np.uint8)
-                rgb[..., k % 3] = pixels
-                image = Image.fromarray(rgb)
-            image.save(root / name / f"{i:03d}.png")
-    return root
 
 
 def test_classes_are_the_sorted_sub_folders_and_a_stratified_seeded_split_holds_out_a_fifth(tmp_path):

@@ -6,32 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from own_data_helpers import blobs, feature_csv, write_csv
 
 from softmaxreg.datasets.own import DataOptions, load_source
 from softmaxreg.datasets.tables import MAX_COLUMNS
 from softmaxreg.errors import DataError
 
 pa = pytest.importorskip("pyarrow")
-
-
-def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> Path:
-    path.write_text("\n".join(",".join(map(str, line)) for line in [header, *rows]) + "\n")
-    return path
-
-
-def blobs(n: int = 90, seed: int = 0) -> tuple[np.ndarray, list[str]]:
-    """Three separable classes in 4 features of different scales."""
-    rng = np.random.default_rng(seed)
-    labels = [("setosa", "versicolor", "virginica")[i % 3] for i in range(n)]
-    x = rng.normal(size=(n, 4)) + np.array([[3 * (i % 3), 0, 0, 0] for i in range(n)])
-    return x * np.array([1.0, 10.0, 100.0, 0.1]), labels
-
-
-def feature_csv(path: Path, n: int = 90) -> Path:
-    x, labels = blobs(n)
-    return write_csv(
-        path, ["a", "b", "label", "c", "d"], [[r[0], r[1], y, r[2], r[3]] for r, y in zip(x, labels, strict=True)]
-    )
 
 
 def test_a_csv_of_features_keeps_the_names_and_holds_out_a_stratified_fifth(tmp_path):
