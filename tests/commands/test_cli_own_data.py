@@ -271,19 +271,19 @@ def test_fashion_mnist_as_png_folder_csv_and_idx_trains_the_same_model(fashion, 
     }
     reports = {}
     for name, data in sources.items():
-        result = run_cli("train", "--data", *data, "--epochs", "2", "--out", str(tmp_path / name), "--quiet")
+        result = run_cli("train", "--data", *data, "--epochs", "2", "--out", str(tmp_path / f"run-{name}"), "--quiet")
         assert result.returncode == 0, result.stderr
-        result = run_cli("evaluate", str(tmp_path / name), "--json")
+        result = run_cli("evaluate", str(tmp_path / f"run-{name}"), "--json")
         reports[name] = json.loads(result.stdout)
-        assert json.loads((tmp_path / name / "model.json").read_text())["input"]["light_on_dark"] is True
+        assert json.loads((tmp_path / f"run-{name}" / "model.json").read_text())["input"]["light_on_dark"] is True
     assert reports["idx"]["accuracy"] > 0.6
     assert reports["png"]["accuracy"] == reports["idx"]["accuracy"] == reports["csv"]["accuracy"]
     assert (
         reports["png"]["confusion_matrix"] == reports["idx"]["confusion_matrix"] == reports["csv"]["confusion_matrix"]
     )
-    weights = {name: (tmp_path / name / "model.safetensors").read_bytes() for name in sources}
+    weights = {name: (tmp_path / f"run-{name}" / "model.safetensors").read_bytes() for name in sources}
     assert weights["png"] == weights["idx"] == weights["csv"]
     files = sorted((tmp_path / "png" / "test").rglob("*.png"))[:5]
-    predicted = {name: json.loads(run_cli("predict", str(tmp_path / name), *map(str, files), "--json").stdout)
+    predicted = {name: json.loads(run_cli("predict", str(tmp_path / f"run-{name}"), *map(str, files), "--json").stdout)
                  for name in sources}  # fmt: skip
     assert predicted["png"] == predicted["idx"] == predicted["csv"]
