@@ -80,7 +80,8 @@ def load_idx_folder(folder: Path, options: DataOptions) -> OwnData:
         DataError: a file is missing or malformed, or images and labels disagree.
     """
     paths = find_idx_files(folder)
-    assert paths is not None  # load_source calls this only for a folder that has them
+    if paths is None:
+        raise DataError(f"Expected IDX files (train-images-idx3-ubyte[.gz] and three more) in {folder}; found none.")
     arrays = {key: read_idx(paths[key], expected_ndim=PARTS[key][1]) for key in PARTS}
     for part in ("train", "test"):
         images, labels = arrays[f"{part}_images"], arrays[f"{part}_labels"]
