@@ -85,7 +85,7 @@ def data_options(args: argparse.Namespace) -> Any:
     return DataOptions(**{name: value for name, value in values.items() if value is not None})
 
 
-def describe_data(data: Any) -> str:
+def describe_data(data: Any, given: str | None = None) -> str:
     """One line on your own data: ``data: image folder pets, 3 classes, grey 28x28, 240 train / 60 test``."""
     own = data.own
     kind = {"image-folder": "image folder", "idx": "IDX files", "table": "table"}.get(own.source["kind"], "data")
@@ -96,7 +96,7 @@ def describe_data(data: Any) -> str:
         what = f"{own.input_shape[0]} features"
     skipped = f", {len(own.skipped)} bad files skipped" if own.skipped else ""
     return (
-        f"data: {kind} {data.source}, {len(own.class_names)} classes, {what}, {len(data.train):,} train / "
+        f"data: {kind} {given or data.source}, {len(own.class_names)} classes, {what}, {len(data.train):,} train / "
         f"{len(data.val):,} test{skipped}"
     )
 

@@ -209,8 +209,8 @@ def _add_training_options(parser: argparse.ArgumentParser, lr: bool = True) -> N
 
 
 def _add_train(commands: Any) -> None:
-    p = commands.add_parser("train", help="train softmax regression on Fashion-MNIST",
-                            description="Train softmax regression on Fashion-MNIST and save a run folder.")  # fmt: skip
+    p = commands.add_parser("train", help="train softmax regression on Fashion-MNIST or your own data",
+                            description="Train softmax regression on Fashion-MNIST, or on your own data (--data), and save a run folder.")  # fmt: skip
     _add_training_options(p)
     p.add_argument("--out", metavar="DIR", help="run folder to create (default: runs/<timestamp>)")
     p.add_argument("--resume", metavar="RUN_DIR",

@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     device = parallel.device(resolve_device(args.device or "cpu"))
     data = load_command_data(config.batch_size, args)
     if hasattr(data, "own") and parallel.is_main and not args.quiet:
-        say(describe_data(data))
+        say(describe_data(data, args.data))
     run_dir = Path(parallel.run_on_main(lambda: str(make_run_dir(out))))  # process 0's clock names it
     lang = args.lang or "en"
     if parallel.is_main:
