@@ -131,8 +131,10 @@ def load_run_data(run_dir: str | os.PathLike[str], batch_size: int, data_dir: st
     source = entry.get("source") or {}
     if source.get("kind") == FASHION_MNIST:
         from softmaxreg.datasets.fashion_mnist import FashionMNIST
+        from softmaxreg.runs import folder
 
-        return FashionMNIST(batch_size=batch_size, root=data_dir, offline=True if offline else None)
+        root = data_dir or folder.read_config(run_dir).get("data_dir")  # where the run found it, if told
+        return FashionMNIST(batch_size=batch_size, root=root, offline=True if offline else None)
     path = Path(data_dir or source.get("path") or "")
     if not path.exists():
         raise DataError(
