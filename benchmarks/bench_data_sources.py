@@ -134,7 +134,8 @@ def _wine(work: Path, epochs: int) -> None:
         f"\nwine.csv ({len(data.train)} train / {len(data.val)} test rows, 13 features, same split and standardisation)"
     )
     print(
-        f"  softmaxreg train --data wine.csv --batch-size 16 --epochs {epochs}: test accuracy {ours:.4f} ({ours_s:.2f} s)"
+        f"  softmaxreg train --data wine.csv --batch-size 16 --epochs {epochs}: "
+        f"test accuracy {ours:.4f} ({ours_s:.2f} s)"
     )
     print(f"  sklearn LogisticRegression (lbfgs, C=1):                 test accuracy {theirs:.4f} ({sk_s:.2f} s)")
 

@@ -165,7 +165,8 @@ def _add_own_data_options(parser: argparse.ArgumentParser) -> None:
                      "files, or a .csv, .parquet or .npz table")  # fmt: skip
     own.add_argument("--test-data", metavar="PATH", help="a table: a separate test table (default: a stratified split)")
     own.add_argument("--test-fraction", type=_fraction, metavar="F",
-                     help="share of each class held out for testing when the data has no test split (default 0.2)")  # fmt: skip
+                     help="share of each class held out for testing when the data has no test split "
+                     "(default 0.2)")  # fmt: skip
     own.add_argument("--label", metavar="COLUMN", help="a table: the label column (default label)")
     own.add_argument("--color", choices=("grey", "rgb"), help="images: grey or rgb (default: what the images are)")
     own.add_argument("--image-size", type=_image_size, metavar="HxW",
@@ -173,9 +174,11 @@ def _add_own_data_options(parser: argparse.ArgumentParser) -> None:
     own.add_argument("--image-shape", type=_image_shape, metavar="HxW[xC]",
                      help="a table: its columns are the pixels of HxW (grey) or HxWxC images")  # fmt: skip
     own.add_argument("--classes", type=_names, metavar="A,B,...",
-                     help="IDX files or integer labels 0..K-1: the class names (default: classes.txt or the numbers)")  # fmt: skip
+                     help="IDX files or integer labels 0..K-1: the class names "
+                     "(default: classes.txt or the numbers)")  # fmt: skip
     own.add_argument("--skip-bad-files", action="store_true",
-                     help="an image folder: leave out files that cannot be read (listed in the run folder's skipped.txt)")  # fmt: skip
+                     help="an image folder: leave out files that cannot be read (listed in the run folder's "
+                     "skipped.txt)")  # fmt: skip
 
 
 def _add_training_options(parser: argparse.ArgumentParser, lr: bool = True) -> None:
@@ -210,7 +213,8 @@ def _add_training_options(parser: argparse.ArgumentParser, lr: bool = True) -> N
 
 def _add_train(commands: Any) -> None:
     p = commands.add_parser("train", help="train softmax regression on Fashion-MNIST or your own data",
-                            description="Train softmax regression on Fashion-MNIST, or on your own data (--data), and save a run folder.")  # fmt: skip
+                            description="Train softmax regression on Fashion-MNIST, or on your own data (--data), "
+                            "and save a run folder.")  # fmt: skip
     _add_training_options(p)
     p.add_argument("--out", metavar="DIR", help="run folder to create (default: runs/<timestamp>)")
     p.add_argument("--resume", metavar="RUN_DIR",
