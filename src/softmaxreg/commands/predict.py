@@ -14,8 +14,8 @@ from softmaxreg.commands._common import say
 from softmaxreg.datasets.labels import class_names
 from softmaxreg.errors import ConfigError
 from softmaxreg.runs import folder
-from softmaxreg.runs.images import prepare_image
 from softmaxreg.runs.inputs import InputSpec
+from softmaxreg.runs.prepare import prepare_path
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     spec = InputSpec.from_metadata(meta)
     if spec.kind == "features":
         return _predict_rows(run_dir, args, spec, names)
-    prepared = [_prepare(path, args.invert, spec) for path in args.images]
+    prepared = [prepare_path(path, spec, args.invert) for path in args.images]
     from softmaxreg.runs.checkpoint import load_model  # torch: only once every image is known to be readable
     from softmaxreg.runs.inference import LinearScorer, classify
 
@@ -52,17 +52,6 @@ def run_class_names(meta: dict[str, Any], lang: str | None) -> tuple[str, ...]:
     if lang and any(saved == class_names(known) for known in ("en", "vi")):
         return class_names(lang)
     return saved
-
-
-def _prepare(path: str, invert: str, spec: InputSpec) -> tuple[np.ndarray, bool]:
-    """An image as the run's model takes it: Fashion-MNIST-like runs (grey, light object on dark) the
-    way `prepare_image` makes it (inverted, trimmed and centred as needed); any other run resized and
-    converted exactly as its training images were."""
-    if spec.channels == 1 and spec.light_on_dark:
-        return prepare_image(path, invert, (spec.height, spec.width))
-    from softmaxreg.datasets.convert import open_image, to_array
-
-    return to_array(open_image(path, str(path)), spec.channels, (spec.height, spec.width)), False
 
 
 def _predict_rows(run_dir: Path, args: argparse.Namespace, spec: InputSpec, names: tuple[str, ...]) -> int:
