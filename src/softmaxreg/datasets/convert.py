@@ -2,8 +2,8 @@
 
 Training (`softmaxreg.datasets.image_folder`) and prediction (`softmaxreg predict` on a run of your
 own images) both go through `to_array`, so an image is made alike in both. Resizing is Pillow's
-bilinear filter (antialiased when shrinking); colour to grey is Pillow's ``convert("L")`` (ITU-R
-601-2 luma); transparent pixels are shown over white.
+Lanczos filter (as `softmaxreg serve` resizes uploads for such runs); colour to grey is Pillow's
+``convert("L")`` (ITU-R 601-2 luma); transparent pixels are shown over white.
 
 Decoding is bounded as Pillow bounds it: an image of more than ``PIL.Image.MAX_IMAGE_PIXELS`` pixels
 is refused (a possible decompression bomb), not just warned about.
@@ -87,6 +87,6 @@ def to_array(image: Any, channels: int, size: tuple[int, int]) -> np.ndarray:
     image = to_mode(image, channels)
     height, width = size
     if image.size != (width, height):
-        image = image.resize((width, height), Image.Resampling.BILINEAR)
+        image = image.resize((width, height), Image.Resampling.LANCZOS)
     pixels = np.asarray(image, dtype=np.uint8)  # (H, W) or (H, W, 3)
     return pixels[None] if channels == 1 else np.ascontiguousarray(pixels.transpose(2, 0, 1))

@@ -320,7 +320,7 @@ def load_image_folder(root: Path, options: DataOptions, assignment: dict[str, li
         source={"kind": "image-folder", "path": str(root.resolve()), "files": len(listing.files)},
         light_on_dark=light_on_dark(images) and images.shape[1] == 1,
         preprocessing={"color": "grey" if images.shape[1] == 1 else "rgb", "size": list(images.shape[2:]),
-                       "resize": "Pillow bilinear to height x width where an image has another size"},
+                       "resize": "Pillow Lanczos to height x width where an image has another size"},
         split={**split, "train": int(len(train)), "test": int(len(test))},
         assignment=chosen, skipped=info["skipped"], notes=info["notes"],
     )  # fmt: skip

@@ -100,7 +100,7 @@ def preprocessing(spec: InputSpec) -> dict[str, str]:
         }
     colour = "grey" if spec.channels == 1 else "RGB"
     return {
-        "image": f"{colour}, resized to {spec.height}x{spec.width} (Pillow bilinear)"
+        "image": f"{colour}, resized to {spec.height}x{spec.width} (Pillow Lanczos)"
         + (", light object on a dark background" if spec.light_on_dark else ""),
         "dtype": "uint8 pixels 0..255, divided by 255 to float32 in [0, 1]",
         "layout": f"(batch, {spec.channels}, height, width)",
