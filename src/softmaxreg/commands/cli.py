@@ -225,7 +225,8 @@ def _add_train(commands: Any) -> None:
 
 def _add_evaluate(commands: Any) -> None:
     p = commands.add_parser("evaluate", help="test accuracy, per-class table and figures of a run",
-                            description="Evaluate a run's model on the 10,000 test images: accuracy, per-class "
+                            description="Evaluate a run's model on its test split (Fashion-MNIST's 10,000 test images, or the "
+                            "run's own data, read again): accuracy, per-class "
                             "precision/recall/F1, and confusion_matrix.png, mistakes.png, weights.png in the run folder.")  # fmt: skip
     p.add_argument("run_dir", metavar="RUN_DIR", help="a folder made by `softmaxreg train`")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
