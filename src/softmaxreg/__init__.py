@@ -38,6 +38,8 @@ _EXPORTS = {
     "DataModule": "softmaxreg.book.data",
     "TensorLoader": "softmaxreg.book.data",
     "FashionMNIST": "softmaxreg.datasets.fashion_mnist",
+    "ImageFolder": "softmaxreg.datasets.own_module",  # your own data, trained like FashionMNIST
+    "Table": "softmaxreg.datasets.own_module",
     "Trainer": "softmaxreg.book.trainer",
     "SoftmaxRegression": "softmaxreg.models",
     "SoftmaxRegressionScratch": "softmaxreg.models",
@@ -188,6 +190,7 @@ if TYPE_CHECKING:  # static analysers see the real names
     from softmaxreg.classic.utils import Accumulator, Timer
     from softmaxreg.datasets.fashion_mnist import FashionMNIST
     from softmaxreg.datasets.labels import text_labels
+    from softmaxreg.datasets.own_module import ImageFolder, Table
     from softmaxreg.errors import SoftmaxRegError, TrainingCheckError, TrainingDivergedError
     from softmaxreg.functional import squared_loss
     from softmaxreg.models import SoftmaxRegression, SoftmaxRegressionScratch

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from softmaxreg.errors import ConfigError
 from softmaxreg.runs.config import TrainConfig, field_names
 from softmaxreg.runs.recipes import RECIPES
 from softmaxreg.runs.start import diverged_message, interrupted_message, load_data, make_run_dir, run_options
@@ -48,6 +49,56 @@ def config_from_args(
     if base is None:
         base = RECIPES[getattr(args, "recipe", None) or "seed"]
     return base.replace(**explicit_settings(args, exclude))
+
+
+def load_command_data(batch_size: int, args: argparse.Namespace) -> Any:
+    """`load_data` for a command's options: Fashion-MNIST, or ``--data``'s own data (its notes on stderr)."""
+    options = data_options(args)
+    data = load_data(batch_size, args.data_dir, args.offline, args.data if options else None, options)
+    for note in getattr(getattr(data, "own", None), "notes", []):
+        warn(note)
+    return data
+
+
+_OWN_OPTIONS = (
+    "test_data", "test_fraction", "label", "color", "image_size", "image_shape", "classes", "skip_bad_files",
+)  # fmt: skip
+
+
+def data_options(args: argparse.Namespace) -> Any:
+    """``--data``'s `DataOptions` (``None`` without ``--data``: Fashion-MNIST).
+
+    Raises:
+        ConfigError: an option for your own data without ``--data``.
+    """
+    if getattr(args, "data", None) is None:
+        given = [name for name in _OWN_OPTIONS if getattr(args, name, None) not in (None, False)]
+        if given:
+            raise ConfigError(
+                f"`--{given[0].replace('_', '-')}` is for your own data: add --data PATH (an image folder, IDX "
+                "files or a table), or leave it out to train on Fashion-MNIST."
+            )
+        return None
+    from softmaxreg.datasets.own import DataOptions
+
+    values = {name: getattr(args, name, None) for name in _OWN_OPTIONS}
+    return DataOptions(**{name: value for name, value in values.items() if value is not None})
+
+
+def describe_data(data: Any, given: str | None = None) -> str:
+    """One line on your own data: ``data: image folder pets, 3 classes, grey 28x28, 240 train / 60 test``."""
+    own = data.own
+    kind = {"image-folder": "image folder", "idx": "IDX files", "table": "table"}.get(own.source["kind"], "data")
+    if own.kind == "images":
+        c, h, w = own.input_shape
+        what = f"{'grey' if c == 1 else 'RGB'} {h}x{w} images"
+    else:
+        what = f"{own.input_shape[0]} features"
+    skipped = f", {len(own.skipped)} bad files skipped" if own.skipped else ""
+    return (
+        f"data: {kind} {given or data.source}, {len(own.class_names)} classes, {what}, {len(data.train):,} train / "
+        f"{len(data.val):,} test{skipped}"
+    )
 
 
 def console_callbacks(quiet: bool) -> list[Any]:

@@ -138,6 +138,59 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--offline", action="store_true", help="never download the data")
 
 
+def _size(text: str, parts: tuple[int, ...], example: str) -> tuple[int, ...]:
+    try:
+        numbers = tuple(int(n) for n in text.lower().split("x"))
+    except ValueError:
+        numbers = ()
+    if len(numbers) not in parts or any(n < 1 for n in numbers):
+        raise argparse.ArgumentTypeError(f"must be {' or '.join({2: 'HxW', 3: 'HxWxC'}[n] for n in parts)} "
+                                         f"in pixels, e.g. {example}; got {text!r}")  # fmt: skip
+    return numbers
+
+
+def _image_size(text: str) -> tuple[int, ...]:
+    return _size(text, (2,), "28x28")
+
+
+def _image_shape(text: str) -> tuple[int, ...]:
+    return _size(text, (2, 3), "28x28 or 32x32x3")
+
+
+def _fraction(text: str) -> float:
+    return _number(text, "a number between 0 and 1", lambda v: 0 < v < 1)
+
+
+def _names(text: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in text.split(","))
+    if len(names) < 2 or not all(names):
+        raise argparse.ArgumentTypeError(f"must be two or more class names separated by commas; got {text!r}")
+    return names
+
+
+def _add_own_data_options(parser: argparse.ArgumentParser) -> None:
+    """Where the data comes from when it is not Fashion-MNIST (see docs/guide/your-data.md)."""
+    own = parser.add_argument_group("your own data (default: Fashion-MNIST)")
+    own.add_argument("--data", metavar="PATH", help="an image folder (one sub-folder per class), a folder of IDX "
+                     "files, or a .csv, .parquet or .npz table")  # fmt: skip
+    own.add_argument("--test-data", metavar="PATH", help="a table: a separate test table (default: a stratified split)")
+    own.add_argument("--test-fraction", type=_fraction, metavar="F",
+                     help="share of each class held out for testing when the data has no test split "
+                     "(default 0.2)")  # fmt: skip
+    own.add_argument("--label", metavar="COLUMN", help="a table: the label column (default label)")
+    own.add_argument("--color", choices=("grey", "rgb"), help="images: grey or rgb (default: what the images are)")
+    own.add_argument("--image-size", type=_image_size, metavar="HxW",
+                     help="images: resize every image to HxW (default: the most common size)")  # fmt: skip
+    own.add_argument("--image-shape", type=_image_shape, metavar="HxW[xC]",
+                     help="a table: its columns are the pixels of HxW (grey) or HxWxC images")  # fmt: skip
+    own.add_argument("--classes", type=_names, metavar="A,B,...",
+                     help="IDX files or integer labels 0..K-1: the class names "
+                     "(default: classes.txt or the numbers)")  # fmt: skip
+    own.add_argument("--skip-bad-files", action="store_true",
+                     help="an image folder: leave out files that cannot be read (listed in the run folder's "
+                     "skipped.txt)")  # fmt: skip
+
+
 def _add_training_options(parser: argparse.ArgumentParser, lr: bool = True) -> None:
     """Options that set a `TrainConfig`; their default is None so that explicit ones can be told apart."""
     d = DEFAULTS
@@ -165,11 +218,13 @@ def _add_training_options(parser: argparse.ArgumentParser, lr: bool = True) -> N
     parser.add_argument("--lang", choices=LANGUAGES, help="language of class names in outputs and figures (default en)")
     parser.add_argument("--quiet", action="store_true", help="print only the final result")
     _add_data_options(parser)
+    _add_own_data_options(parser)
 
 
 def _add_train(commands: Any) -> None:
-    p = commands.add_parser("train", help="train softmax regression on Fashion-MNIST",
-                            description="Train softmax regression on Fashion-MNIST and save a run folder.")  # fmt: skip
+    p = commands.add_parser("train", help="train softmax regression on Fashion-MNIST or your own data",
+                            description="Train softmax regression on Fashion-MNIST, or on your own data (--data), "
+                            "and save a run folder.")  # fmt: skip
     _add_training_options(p)
     p.add_argument("--out", metavar="DIR", help="run folder to create (default: runs/<timestamp>)")
     p.add_argument("--resume", metavar="RUN_DIR",
@@ -180,12 +235,14 @@ def _add_train(commands: Any) -> None:
 
 def _add_evaluate(commands: Any) -> None:
     p = commands.add_parser("evaluate", help="test accuracy, per-class table and figures of a run",
-                            description="Evaluate a run's model on the 10,000 test images: accuracy, per-class "
+                            description="Evaluate a run's model on its test split (Fashion-MNIST's 10,000 test images, or the "
+                            "run's own data, read again): accuracy, per-class "
                             "precision/recall/F1, and confusion_matrix.png, mistakes.png, weights.png in the run folder.")  # fmt: skip
     p.add_argument("run_dir", metavar="RUN_DIR", help="a folder made by `softmaxreg train`")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--lang", choices=LANGUAGES, help="language of class names (default: the run's)")
     _add_data_options(p)
+    p.add_argument("--data", metavar="PATH", help="your own data's run: where its data is now, if it moved")
     p.set_defaults(handler="softmaxreg.commands.evaluate:run")
 
 
@@ -195,7 +252,9 @@ def _add_predict(commands: Any) -> None:
                             "Fashion-MNIST one: grey, light object on a dark background (light-background photos are "
                             "inverted), trimmed, fitted into 28x28 and centred.")  # fmt: skip
     p.add_argument("run_dir", metavar="RUN_DIR", help="a folder made by `softmaxreg train`")
-    p.add_argument("images", metavar="IMAGE", nargs="+", help="image files (any size or colour mode)")
+    p.add_argument("images", metavar="IMAGE", nargs="+",
+                   help="image files (any size or colour mode); for a run on a table: .csv/.parquet files, one "
+                   "prediction per row")  # fmt: skip
     p.add_argument("--top-k", type=_positive_int, default=3, metavar="K", help="classes to show per image (default 3)")
     p.add_argument("--invert", choices=("auto", "yes", "no"), default="auto",
                    help="invert to light-on-dark: auto (when the border is light), yes or no (default auto)")  # fmt: skip

@@ -38,18 +38,26 @@ def export_onnx(run_dir: str | Path, out: str | Path) -> tuple[Path, dict[str, s
         CheckpointError: the run folder's model is missing or damaged (see `checkpoint.load_model`).
         MissingExtraError: ``onnx`` is not installed.
     """
+    import numpy as np
+
     from softmaxreg import __version__
     from softmaxreg.datasets.labels import class_names
     from softmaxreg.interop import onnx_export
     from softmaxreg.models import linear_parameters
     from softmaxreg.runs.checkpoint import load_model  # torch: only once the run folder is known to exist
+    from softmaxreg.runs.inputs import InputSpec
 
     model, meta = load_model(run_dir)
     meta = {"input_shape": [1, 28, 28], "class_names": list(class_names(meta.get("lang") or "en")), **meta}
+    spec = InputSpec.from_metadata(meta)
     weight, bias = linear_parameters(model)
-    doc = (
-        f"Softmax regression on Fashion-MNIST (d2l §4.5), trained by softmaxreg {__version__} in {Path(run_dir).name}."
-    )
+    weight, bias, name = weight.numpy(), bias.numpy(), onnx_export.INPUT
+    if spec.kind == "features":  # fold (x - mean) / std into the Gemm: W' = W / std, b' = b - W' mean
+        weight = weight.astype(np.float64) / np.asarray(spec.std)  # (num_classes, num_features)
+        bias = bias.astype(np.float64) - weight @ np.asarray(spec.mean)
+        name = onnx_export.FEATURES
+    data = "Fashion-MNIST" if "input" not in meta or spec == InputSpec() else "your own data"
+    doc = f"Softmax regression on {data} (d2l §4.5), trained by softmaxreg {__version__} in {Path(run_dir).name}."
     props = onnx_export.run_metadata(meta)
-    onnx_model = onnx_export.linear_classifier(weight.numpy(), bias.numpy(), meta["input_shape"], props, doc)
+    onnx_model = onnx_export.linear_classifier(weight, bias, meta["input_shape"], props, doc, input_name=name)
     return onnx_export.save(onnx_model, out), props

@@ -15,7 +15,7 @@ from softmaxreg.commands._common import (
     console_callbacks,
     diverged_message,
     interrupted_message,
-    load_data,
+    load_command_data,
     make_run_dir,
     prepare_out_dir,
     run_options,
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     from softmaxreg.runs.training import train_run
 
     device = resolve_device(args.device or "cpu")
-    data = load_data(base.batch_size, args.data_dir, args.offline)
+    data = load_command_data(base.batch_size, args)
     sweep_dir = make_run_dir(out, prefix="sweep-")
     lang = args.lang or "en"
     results: dict[float, Any] = {}

@@ -14,9 +14,11 @@ from typing import Any
 from softmaxreg.commands._common import (
     config_from_args,
     console_callbacks,
+    describe_data,
     diverged_message,
     explicit_settings,
     interrupted_message,
+    load_command_data,
     load_data,
     make_run_dir,
     prepare_out_dir,
@@ -47,9 +49,11 @@ def run(args: argparse.Namespace) -> int:
 
     parallel = distributed.setup()
     device = parallel.device(resolve_device(args.device or "cpu"))
-    data = load_data(config.batch_size, args.data_dir, args.offline)
+    data = load_command_data(config.batch_size, args)
     _check_shares(parallel, data)  # every check whose inputs are known runs before the folder is claimed
     parallel.barrier()  # every process has its data: a process that has not is named, and nothing is written
+    if hasattr(data, "own") and parallel.is_main and not args.quiet:
+        say(describe_data(data, args.data))
     run_dir = Path(parallel.run_on_main(lambda: str(make_run_dir(out))))  # process 0's clock names it
     lang = args.lang or "en"
     try:
@@ -88,7 +92,8 @@ def _train(config: TrainConfig, data: Any, run_dir: Path, device: Any, lang: str
             f"--nproc-per-node={parallel.world_size} -m softmaxreg train --resume {run_dir}",
             silent=err.silent,
         ) from None
-    return _report(result, len(data.val), parallel.is_main)
+    unit = "rows" if getattr(getattr(data, "own", None), "kind", "images") == "features" else "images"
+    return _report(result, len(data.val), parallel.is_main, unit)
 
 
 def _resume(args: argparse.Namespace) -> int:
@@ -124,7 +129,7 @@ def _resume(args: argparse.Namespace) -> int:
     device = parallel.device(resolve_device(args.device or saved.get("device") or "cpu"))
     args.data_dir = args.data_dir or saved.get("data_dir")
     args.offline = args.offline or bool(saved.get("offline"))
-    data = load_data(config.batch_size, args.data_dir, args.offline)
+    data = _resumed_data(run_dir, args, config.batch_size)
     lang = args.lang or saved.get("lang") or "en"
     _check_shares(parallel, data)
     parallel.barrier()
@@ -140,6 +145,30 @@ def _resume(args: argparse.Namespace) -> int:
             say(f"resuming {run_dir} at epoch {state.epoch + 1}/{config.epochs}")
     return _train(config, data, run_dir, device, lang, args.quiet, parallel, resume=state,
                   tensorboard=args.tensorboard)  # fmt: skip
+
+
+def _resumed_data(run_dir: Path, args: argparse.Namespace, batch_size: int) -> Any:
+    """The run's own data, read again: Fashion-MNIST, or the recorded source, its fingerprint checked."""
+    from softmaxreg.runs import rundata
+
+    given = [name for name in ("test_data", "label", "color", "image_size", "image_shape", "classes", "test_fraction")
+             if getattr(args, name, None) is not None]  # fmt: skip
+    if given:
+        raise ConfigError(
+            f"`--{given[0].replace('_', '-')}` cannot change when resuming: the run reads its data as data.json "
+            "records. Leave it out, or start a new run."
+        )
+    source = rundata.read_data_description(run_dir).get("source") or {}
+    if source.get("kind") == rundata.FASHION_MNIST:
+        if args.data is not None:
+            raise ConfigError(
+                f"`--data` cannot change when resuming: {run_dir} was trained on Fashion-MNIST. Leave it out, or "
+                "start a new run."
+            )
+        return load_data(batch_size, args.data_dir, args.offline)
+    data = rundata.load_run_data(run_dir, batch_size, args.data)
+    args.data = args.data or source.get("path")
+    return data
 
 
 def _given_settings(args: argparse.Namespace) -> dict[str, tuple[Any, str]]:
@@ -210,7 +239,7 @@ def _continue_after_stop(
     return config.replace(early_stopping=asked)
 
 
-def _report(result: Any, num_test: int, main: bool = True) -> int:
+def _report(result: Any, num_test: int, main: bool = True, unit: str = "images") -> int:
     summary = result.summary
     if not main:  # under torchrun, process 0 says it all
         return 2 if result.diverged else EXIT_INTERRUPTED if result.interrupted else 0
@@ -229,6 +258,6 @@ def _report(result: Any, num_test: int, main: bool = True) -> int:
             f"kept the model of epoch {summary['model_epoch']}"
         )
     kept = result.history[summary["model_epoch"] - 1]
-    say(f"test accuracy {kept['val_acc']:.4f} ({num_test:,} images)")
+    say(f"test accuracy {kept['val_acc']:.4f} ({num_test:,} {unit})")
     say(f"run folder: {result.run_dir}")
     return 0

@@ -35,6 +35,7 @@ from softmaxreg.errors import ConfigError
 
 OPSET = 13
 INPUT = "image"
+FEATURES = "features"
 LOGITS = "logits"
 PROBABILITIES = "probabilities"
 BATCH = "N"  # the symbolic batch dimension
@@ -42,7 +43,12 @@ PURPOSE = "ONNX export"
 
 
 def linear_classifier(
-    weight: Any, bias: Any, input_shape: Sequence[int], metadata: Mapping[str, str] | None = None, doc: str = ""
+    weight: Any,
+    bias: Any,
+    input_shape: Sequence[int],
+    metadata: Mapping[str, str] | None = None,
+    doc: str = "",
+    input_name: str = INPUT,
 ) -> Any:
     """The ONNX model of ``logits = flatten(image) · weightᵀ + bias`` and its softmax, checked by ``onnx.checker``.
 
@@ -52,6 +58,8 @@ def linear_classifier(
         input_shape: one input's shape, e.g. ``(1, 28, 28)``; its product must be ``num_inputs``.
         metadata: strings for the model's ``metadata_props``.
         doc: the model's ``doc_string``.
+        input_name: the graph input's name: ``image``, or ``features`` for a run on a table (its
+            standardisation already folded into ``weight`` and ``bias``).
 
     Returns:
         An ``onnx.ModelProto`` with input ``image`` ``(N, *input_shape)`` and outputs ``logits`` and
@@ -79,14 +87,15 @@ def linear_classifier(
     _check_shapes(weight, bias, input_shape)
     num_outputs = weight.shape[0]
     nodes = [
-        helper.make_node("Flatten", [INPUT], ["pixels"], axis=1),  # (N, num_inputs)
+        helper.make_node("Flatten", [input_name], ["pixels"], axis=1),  # (N, num_inputs)
         helper.make_node("Gemm", ["pixels", "weight", "bias"], [LOGITS], transB=1),  # (N, num_outputs)
         helper.make_node("Softmax", [LOGITS], [PROBABILITIES], axis=1),
     ]
     graph = helper.make_graph(
         nodes, "softmax_regression",
-        inputs=[helper.make_tensor_value_info(INPUT, TensorProto.FLOAT, [BATCH, *input_shape],
-                                              "images, float32 pixels in [0, 1] (uint8 / 255)")],
+        inputs=[helper.make_tensor_value_info(input_name, TensorProto.FLOAT, [BATCH, *input_shape],
+                                              "images, float32 pixels in [0, 1] (uint8 / 255)" if input_name == INPUT
+                                              else "raw feature values, float32, in input.feature_names' order")],
         outputs=[helper.make_tensor_value_info(LOGITS, TensorProto.FLOAT, [BATCH, num_outputs], "class scores"),
                  helper.make_tensor_value_info(PROBABILITIES, TensorProto.FLOAT, [BATCH, num_outputs],
                                                "softmax of the logits: each row sums to 1")],
@@ -124,12 +133,20 @@ def run_metadata(description: Mapping[str, Any]) -> dict[str, str]:
         >>> json.loads(props["class_names"]), json.loads(props["preprocessing"])["dtype"], props["epoch"]
         (['t-shirt', 'trouser'], 'uint8 / 255', '3')
     """
+    spec = description.get("input") or {}
+    shape = ", ".join(map(str, description["input_shape"]))
+    if spec.get("kind") == "features":
+        what = f"{FEATURES}: float32 ({BATCH}, {shape}), raw values (the standardisation is in the weights)"
+    else:
+        what = f"{INPUT}: float32 ({BATCH}, {shape}), pixels in [0, 1]"
     props = {
         "class_names": json.dumps(list(description["class_names"]), ensure_ascii=False),
         "preprocessing": json.dumps(dict(description.get("preprocessing") or {}), ensure_ascii=False),
-        "input": f"{INPUT}: float32 ({BATCH}, {', '.join(map(str, description['input_shape']))}), pixels in [0, 1]",
+        "input": what,
         "outputs": f"{LOGITS}: float32 ({BATCH}, {len(description['class_names'])}); {PROBABILITIES}: their softmax",
     }
+    if spec:
+        props["input_spec"] = json.dumps(spec, ensure_ascii=False)  # softmaxreg.runs.inputs.InputSpec's entry
     for key in ("model", "lang", "epoch", "val_acc", "val_loss"):  # what model.json says of the weights
         if description.get(key) is not None:
             props[key] = str(description[key])

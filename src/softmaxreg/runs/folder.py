@@ -286,8 +286,8 @@ def _is_names(value: Any, count: int) -> bool:
 
 
 def _is_shape(value: Any, size: int) -> bool:
-    """At least (height, width), of positive sizes whose product is ``size``."""
-    return isinstance(value, list) and len(value) >= 2 and all(map(_is_count, value)) and math.prod(value) == size
+    """(features,) or at least (height, width), of positive sizes whose product is ``size``."""
+    return isinstance(value, list) and len(value) >= 1 and all(map(_is_count, value)) and math.prod(value) == size
 
 
 def _description_problem(meta: dict[str, Any]) -> tuple[str, str, Any] | None:

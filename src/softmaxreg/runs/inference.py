@@ -12,11 +12,11 @@ import torch
 
 @torch.no_grad()
 def predict_logits(model: Any, images: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
-    """Logits of uint8 images, computed in eval mode in batches.
+    """Logits of uint8 images (or of float features, used as they are), computed in eval mode in batches.
 
     Args:
-        model: a classifier taking float images in [0, 1].
-        images: ``(N, 1, H, W)`` uint8 tensor (pixels 0..255, light object on dark).
+        model: a classifier taking float images in [0, 1] (or standardised features).
+        images: ``(N, C, H, W)`` uint8 tensor (pixels 0..255), or ``(N, F)`` float32 features.
         batch_size: images per forward pass.
 
     Returns:
@@ -28,7 +28,8 @@ def predict_logits(model: Any, images: torch.Tensor, batch_size: int = 1024) -> 
         torch.Size([3, 10])
     """
     model.eval()
-    chunks = [model(chunk.float().div_(255)) for chunk in images.split(batch_size)]  # each (batch, num_classes)
+    scale = 255 if images.dtype == torch.uint8 else 1
+    chunks = [model(chunk.float().div_(scale)) for chunk in images.split(batch_size)]  # each (batch, num_classes)
     return chunks[0] if len(chunks) == 1 else torch.cat(chunks)
 
 
@@ -62,6 +63,15 @@ class LinearScorer:
     def logits(self, pixels: np.ndarray) -> np.ndarray:
         """``(N, num_classes)`` float32 logits of ``(N, H, W)`` uint8 images (light object on dark)."""
         return pixels.reshape(len(pixels), -1) @ self._per_level + self.bias  # uint8 times float32: float32
+
+
+def feature_logits(
+    scorer: LinearScorer, features: np.ndarray, mean: Sequence[float], std: Sequence[float]
+) -> np.ndarray:
+    """``(N, num_classes)`` float32 logits of raw ``(N, F)`` features, standardised as the run was trained:
+    ``((x - mean) / std) Wᵀ + b``."""
+    x = ((features.astype(np.float64) - np.asarray(mean)) / np.asarray(std)).astype(np.float32)  # (N, F)
+    return x @ scorer.weight_t + scorer.bias
 
 
 def softmax(logits: Sequence[float]) -> list[float]:

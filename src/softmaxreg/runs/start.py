@@ -13,8 +13,15 @@ from typing import Any
 from softmaxreg.runs.config import TrainConfig
 
 
-def load_data(batch_size: int, data_dir: str | None, offline: bool) -> Any:
-    """Fashion-MNIST, found (or fetched) as `softmaxreg.datasets.sources` says."""
+def load_data(
+    batch_size: int, data_dir: str | None, offline: bool, source: str | None = None, options: Any = None
+) -> Any:
+    """Fashion-MNIST, found (or fetched) as `softmaxreg.datasets.sources` says; or your own data at
+    ``source`` (an image folder, IDX files or a table) read with ``options`` (a `DataOptions`)."""
+    if source is not None:
+        from softmaxreg.runs.rundata import load_own
+
+        return load_own(source, options, batch_size)
     from softmaxreg.datasets.fashion_mnist import FashionMNIST
 
     return FashionMNIST(batch_size=batch_size, root=data_dir, offline=True if offline else None)
@@ -45,6 +52,7 @@ def run_options(config: TrainConfig, args: Any, device: Any, data: Any, lang: st
         "data_dir": args.data_dir,
         "offline": bool(args.offline),
         "data_source": str(data.source),
+        **({"data": str(args.data)} if getattr(args, "data", None) else {}),
         "quiet": bool(args.quiet),
     }
 

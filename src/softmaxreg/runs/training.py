@@ -28,6 +28,7 @@ from softmaxreg.runs import callbacks as cb
 from softmaxreg.runs import checkpoint
 from softmaxreg.runs.checkpoint import TrainingState
 from softmaxreg.runs.config import TrainConfig
+from softmaxreg.runs.inputs import InputSpec
 
 PREPROCESSING = {
     "image": "grey, light object on a dark background, as in Fashion-MNIST",
@@ -56,15 +57,26 @@ class RunResult:
     diverged: str | None = None
 
 
-def model_metadata(config: TrainConfig, input_shape: Sequence[int], lang: str) -> dict[str, Any]:
+def model_metadata(
+    config: TrainConfig, input_shape: Sequence[int], lang: str, names: Sequence[str] | None = None,
+    spec: InputSpec | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """``model.json``'s description of the model: enough to rebuild and use it.
+
+    Args:
+        config: the training settings.
+        input_shape: one input's shape.
+        lang: the language of Fashion-MNIST's class names.
+        names: your own data's class names (default: Fashion-MNIST's in ``lang``).
+        spec: what the model takes (`InputSpec`, saved under ``"input"``; default Fashion-MNIST's).
 
     Examples:
         >>> meta = model_metadata(TrainConfig(), (1, 28, 28), "en")
-        >>> meta["model"], meta["num_inputs"], meta["class_names"][9]
-        ('concise', 784, 'ankle boot')
+        >>> meta["model"], meta["num_inputs"], meta["class_names"][9], meta["input"]["light_on_dark"]
+        ('concise', 784, 'ankle boot', True)
     """
-    names = list(class_names(lang))
+    names = list(names) if names is not None else list(class_names(lang))
+    spec = spec or InputSpec()
     return {
         "model": config.model,
         "num_inputs": math.prod(input_shape),
@@ -73,8 +85,35 @@ def model_metadata(config: TrainConfig, input_shape: Sequence[int], lang: str) -
         "class_names": names,
         "lang": lang,
         "input_shape": list(input_shape),
-        "preprocessing": PREPROCESSING,
+        "input": spec.to_metadata(),
+        "preprocessing": PREPROCESSING if spec == InputSpec() else preprocessing(spec),
     }
+
+
+def preprocessing(spec: InputSpec) -> dict[str, str]:
+    """``model.json``'s words on how raw data becomes the model's input (numbers are in ``"input"``)."""
+    if spec.kind == "features":
+        return {
+            "features": f"{len(spec.feature_names)} numeric columns, in the order of input.feature_names",
+            "standardisation": "(x - input.mean) / input.std, float32",
+            "layout": "(batch, num_features)",
+        }
+    colour = "grey" if spec.channels == 1 else "RGB"
+    return {
+        "image": f"{colour}, resized to {spec.height}x{spec.width} (Pillow Lanczos)"
+        + (", light object on a dark background" if spec.light_on_dark else ""),
+        "dtype": "uint8 pixels 0..255, divided by 255 to float32 in [0, 1]",
+        "layout": f"(batch, {spec.channels}, height, width)",
+    }
+
+
+def data_metadata(config: TrainConfig, data: Any, lang: str) -> dict[str, Any]:
+    """`model_metadata` for the model trained on ``data`` (Fashion-MNIST, or your own data)."""
+    shape = tuple(data.train.images.shape[1:])
+    if not hasattr(data, "input_spec"):
+        return model_metadata(config, shape, lang)
+    spec = InputSpec.from_metadata({"input": data.input_spec()})
+    return model_metadata(config, shape, lang, names=data.classes, spec=spec)
 
 
 def check_resume(config: TrainConfig, data: Any, state: TrainingState, run_dir: Path) -> None:
@@ -83,7 +122,7 @@ def check_resume(config: TrainConfig, data: Any, state: TrainingState, run_dir: 
     Raises:
         CheckpointError: it does not (see `checkpoint.check_training_state`).
     """
-    metadata = model_metadata(config, tuple(data.train.images.shape[1:]), "en")
+    metadata = data_metadata(config, data, "en")
     checkpoint.check_training_state(state, checkpoint.empty_model(metadata), run_dir)
 
 
@@ -101,7 +140,7 @@ def train_run(
 
     Args:
         config: what to train.
-        data: a `FashionMNIST` (any data module with ``train.images`` of shape ``(N, 1, H, W)``).
+        data: a `FashionMNIST` or an `OwnDataModule` (any data module with ``train.images``).
         run_dir: an existing folder; ``config.json`` is the caller's to write.
         device: where to train.
         lang: language of the class names saved with the model.
@@ -121,9 +160,13 @@ def train_run(
     """
     torch.manual_seed(config.seed)
     parallel = distributed.current()
-    metadata = model_metadata(config, tuple(data.train.images.shape[1:]), lang)
+    metadata = data_metadata(config, data, lang)
     if resume is not None and parallel.is_main:
         check_resume(config, data, resume, run_dir)
+    if resume is None and parallel.is_main and hasattr(data, "own"):  # your own data: data.json describes it
+        from softmaxreg.runs.rundata import write_data_description
+
+        write_data_description(Path(run_dir), data)
     model = build_model(config.model, metadata["num_inputs"], metadata["num_outputs"], config.lr)
     early = cb.EarlyStopping(config.early_stopping) if config.early_stopping else None
     recorder = cb.RunRecorder(run_dir, metadata, early)
