@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import torch
 import pytest
 from own_data_helpers import blobs, feature_csv, write_csv
 
@@ -140,6 +141,7 @@ def test_d2l_table_standardises_with_the_training_split(tmp_path):
     X = data.train.images
     np.testing.assert_allclose(X.mean(dim=0).numpy(), 0, atol=1e-5)
     np.testing.assert_allclose(X.std(dim=0, unbiased=False).numpy(), 1, atol=1e-4)
+    torch.manual_seed(0)  # 18 test rows: seeds 0-7 give 0.83-0.94, so the test fixes one
     model = d2l.SoftmaxRegression(num_outputs=3, lr=0.5)
     trainer = d2l.Trainer(max_epochs=5)
     trainer.fit(model, data)
