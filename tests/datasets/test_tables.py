@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
 import pytest
+import torch
 from own_data_helpers import blobs, feature_csv, write_csv
 
 from softmaxreg.datasets.own import DataOptions, load_source
