@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException
 from softmaxreg.runs.images import prepare_image_bytes
 from softmaxreg.runs.inference import classify
 from softmaxreg.serve.dependencies import current_run
-from softmaxreg.serve.errors import BadInputError
+from softmaxreg.serve.errors import BadInputError, shorten
 from softmaxreg.serve.multipart import MAX_PARTS, TooManyPartsError, boundary, read_parts
 from softmaxreg.serve.schemas import Pixels, PixelsQuery, PredictQuery, Results, error_responses, query_parameters
 from softmaxreg.serve.state import ServedRun
@@ -46,7 +46,7 @@ async def _uploads(request: Request) -> list[tuple[str, bytes]]:
     """``(file name, bytes)`` of every field named ``file``, read into memory (never onto disk)."""
     content_type = request.headers.get("content-type", "")
     if not content_type.lower().startswith("multipart/form-data"):
-        got = content_type or "no content type"
+        got = shorten(content_type) or "no content type"
         raise HTTPException(415, f"Expected multipart/form-data with fields named `file`; got {got!r}. "
                             "E.g. curl -F file=@shoe.jpg URL.")  # fmt: skip
     try:
@@ -113,7 +113,7 @@ _DEFAULT_QUERY = PredictQuery()
 async def _require_json(request: Request) -> None:
     content_type = request.headers.get("content-type", "")
     if content_type.split(";")[0].strip().lower() != "application/json":
-        got = content_type or "no content type"
+        got = shorten(content_type) or "no content type"
         raise HTTPException(415, f'Expected application/json with {{"pixels": [[...], ...]}}; got {got!r}.')
 
 
