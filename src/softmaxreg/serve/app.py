@@ -18,6 +18,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from softmaxreg import __version__
+from softmaxreg.serve.decoding import DecodeSlots
 from softmaxreg.serve.errors import add_error_handlers
 from softmaxreg.serve.middleware import MAX_BODY, BodyLimit, SecurityHeaders
 from softmaxreg.serve.routers import health, model, pages, predict, testset, train
@@ -73,6 +74,7 @@ def create_app(
     # swagger-ui-bundle ships Swagger UI 4, which refuses to render a document that says 3.1.0
     app.openapi_version = "3.0.3"
     app.state.access = access
+    app.state.decoding = DecodeSlots()  # uploads decoded by pixels, large ones a few at a time
     app.state.store = ModelStore(served, TestSet.find(data_dir), lang)
     app.state.training = None if runs_dir is None else _run_manager(runs_dir, data_dir, app)
     for router in ROUTERS:

@@ -19,11 +19,12 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 ERROR_MEANINGS = {
-    400: "not an image, a damaged or truncated image, a decompression bomb, a malformed pixel array or body",
+    400: "not an image, a damaged or truncated image, an image of more than 16,000,000 pixels, a malformed pixel "
+    "array or body",
     413: "request body over the limit (10 MB by default)",
     415: "wrong content type",
     422: "bad parameter",
-    503: "no model loaded, or no test set on the server",
+    503: "no model loaded, no test set on the server, or too many large images being decoded (see Retry-After)",
 }
 
 

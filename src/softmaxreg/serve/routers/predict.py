@@ -13,7 +13,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from softmaxreg.runs.images import prepare_image_bytes
@@ -25,7 +24,6 @@ from softmaxreg.serve.schemas import Pixels, PixelsQuery, PredictQuery, Results,
 from softmaxreg.serve.state import ServedRun
 
 router = APIRouter(prefix="/api", tags=["predict"], responses=error_responses(400, 413, 415, 422, 503))
-BIG_UPLOAD = 256 * 1024  # decode larger uploads (photos) on a worker thread so small requests keep flowing
 MULTIPART_BODY = {
     "requestBody": {
         "required": True,
@@ -92,8 +90,7 @@ async def predict(request: Request, run: ServedRun = Depends(current_run)) -> JS
     def prepare() -> list[tuple[str, np.ndarray, bool]]:
         return [(name, *prepare_image_bytes(data, name, query.invert, run.input_size)) for name, data in uploads]
 
-    big = sum(len(data) for _, data in uploads) > BIG_UPLOAD
-    images = await run_in_threadpool(prepare) if big else prepare()
+    images = await request.app.state.decoding.run(uploads, prepare)  # by pixels: large ones on a few threads
     return _results(run, images, query.top_k, query.lang, query.explain)
 
 
