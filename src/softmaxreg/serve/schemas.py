@@ -21,6 +21,9 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 ERROR_MEANINGS = {
     400: "not an image, a damaged or truncated image, an image of more than 16,000,000 pixels, a malformed pixel "
     "array or body",
+    401: "this route needs the server's token (Authorization: Bearer TOKEN, or the page's cookie)",
+    403: "a wrong token, a Host that is not the server's, a page of another origin, or training is off",
+    409: "a run is training already (start, serve it), or none is (stop)",
     413: "request body over the limit (10 MB by default)",
     415: "wrong content type",
     422: "bad parameter",
