@@ -94,8 +94,11 @@ def query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
 
 class Pixels(BaseModel):
     pixels: list[list[float]] = Field(
-        description="28 rows of 28 numbers in [0, 1]: a light object on black, as in Fashion-MNIST"
-    )
+        description="28 rows of 28 numbers in [0, 1]: a light object on black, as in Fashion-MNIST",
+        json_schema_extra={"minItems": 28, "maxItems": 28,
+                           "items": {"type": "array", "minItems": 28, "maxItems": 28,
+                                     "items": {"type": "number", "minimum": 0, "maximum": 1}}},
+    )  # fmt: skip
 
 
 class ModelInfo(BaseModel):
