@@ -4,9 +4,10 @@ Prints, for one request holding two such files (grey, then RGBA): its status and
 ``GET /api/health`` answered while it ran (polled every 20 ms on another connection), and the
 server's peak memory (VmHWM) and memory afterwards (VmRSS), as growth over the idle server's.
 
-    python benchmarks/bench_pixel_bomb.py RUN_DIR [--src SRC]
+    python benchmarks/bench_pixel_bomb.py RUN_DIR [--src SRC] [--side N]
 
 ``--src``: the ``src`` folder of the softmaxreg to run (another checkout: the numbers before a change).
+``--side``: the images' side (default 9459; e.g. 4000 for the largest photo an upload may be).
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ from PIL import Image
 SIDE = 9459  # 89,472,681 pixels: just under Pillow's limit of 89,478,485
 
 
-def bomb(mode: str) -> bytes:
+def bomb(mode: str, side: int = SIDE) -> bytes:
     buffer = io.BytesIO()
-    Image.new(mode, (SIDE, SIDE), 0).save(buffer, format="PNG", optimize=True)
+    Image.new(mode, (side, side), 0).save(buffer, format="PNG", optimize=True)
     return buffer.getvalue()
 
 
@@ -69,15 +70,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir")
     parser.add_argument("--src", default=str(Path(__file__).resolve().parents[1] / "src"))
+    parser.add_argument("--side", type=int, default=SIDE)
     args = parser.parse_args()
-    grey, rgba = bomb("L"), bomb("RGBA")
-    print(f"bombs: {SIDE}×{SIDE} grey PNG {len(grey):,} bytes, RGBA PNG {len(rgba):,} bytes; src {args.src}")
+    grey, rgba = bomb("L", args.side), bomb("RGBA", args.side)
+    print(f"images: {args.side}×{args.side} grey PNG {len(grey):,} bytes, RGBA PNG {len(rgba):,} bytes; src {args.src}")
     for name, files in [
         ("two grey", [("a.png", grey), ("b.png", grey)]),
         ("two RGBA", [("a.png", rgba), ("b.png", rgba)]),
     ]:
-        process = subprocess.Popen([sys.executable, "-m", "softmaxreg", "serve", args.run_dir, "--port", "0"],
-                                   env={**os.environ, "PYTHONPATH": args.src}, stdout=subprocess.PIPE, text=True)  # fmt: skip
+        command = [sys.executable, "-m", "softmaxreg", "serve", args.run_dir, "--port", "0"]
+        env = {**os.environ, "PYTHONPATH": args.src}
+        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
         try:
             url = process.stdout.readline().rsplit(" at ", 1)[1].strip()
             result = attack(url, process.pid, files)
