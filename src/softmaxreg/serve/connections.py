@@ -11,7 +11,8 @@ and nothing is accepted any more. `HeaderDeadline`, mixed into uvicorn's own HTT
 - keeps at most a quarter of ``limit_concurrency`` connections waiting for their headers: a new one
   closes the one that has waited longest, so a well-behaved client always gets in.
 
-`Limits.for_this_process` keeps ``limit_concurrency`` under the process's open-file limit.
+`Limits.for_this_process` keeps ``limit_concurrency`` under the process's open-file limit, and the
+listening backlog (which is also how many connections asyncio accepts at once) at half of it.
 """
 
 from __future__ import annotations
@@ -45,7 +46,10 @@ class Limits:
         return cls(concurrency=max(8, min(requested or DEFAULT_CONCURRENCY, room)))
 
     def uvicorn_options(self) -> dict[str, Any]:
-        return {"limit_concurrency": self.concurrency, "timeout_keep_alive": self.keep_alive, "http": GuardedHTTP}
+        # backlog: also how many connections asyncio accepts in one go, before any of them is looked at; at
+        # uvicorn's 2048 a burst of slow clients takes every descriptor at once (EMFILE, logged once per accept)
+        return {"limit_concurrency": self.concurrency, "timeout_keep_alive": self.keep_alive, "http": GuardedHTTP,
+                "backlog": max(16, self.concurrency // 2)}  # fmt: skip
 
 
 class HeaderDeadline:
