@@ -21,12 +21,13 @@ pytestmark = pytest.mark.real_data
 CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance"
 
 
-def schemathesis(url: str, *options: str) -> subprocess.CompletedProcess:
+def schemathesis(url: str, cwd: Path, *options: str) -> subprocess.CompletedProcess:
+    """The schemathesis CLI against ``url``; run in ``cwd``, where it keeps its cache (``.schemathesis``)."""
     command = shutil.which("schemathesis", path=str(Path(sys.executable).parent)) or "schemathesis"
     return subprocess.run(
         [command, "run", url + "/openapi.json", "--checks", CHECKS, "--seed", "1", "--max-examples", "8",
          "--mode", "all", "--exclude-path", "/api/train/events", "--no-color", *options],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True, text=True, timeout=300, cwd=cwd,
     )  # fmt: skip
 
 
@@ -35,8 +36,8 @@ def summary(done: subprocess.CompletedProcess) -> str:
     return done.stdout[start:][-6000:] if start >= 0 else done.stdout[-3000:]
 
 
-def test_the_prediction_server_keeps_its_contract(server):
-    done = schemathesis(server)
+def test_the_prediction_server_keeps_its_contract(server, tmp_path):
+    done = schemathesis(server, tmp_path)
     assert done.returncode == 0, summary(done)
 
 
@@ -45,7 +46,7 @@ def test_the_training_server_keeps_its_contract(trained_run, tmp_path):
     (tmp_path / "no-data").mkdir()
     process, url = start_server(served, tmp_path, "--allow-training", "--data-dir", str(tmp_path / "no-data"))
     try:
-        done = schemathesis(url, "-H", f"Authorization: Bearer {server_token(url)}")
+        done = schemathesis(url, tmp_path, "-H", f"Authorization: Bearer {server_token(url)}")
     finally:
         code, _, err = stop_server(process)
     assert done.returncode == 0, summary(done)
