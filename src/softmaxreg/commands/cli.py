@@ -278,7 +278,7 @@ def _add_serve_security(p: Any) -> None:
                    help="a name clients may use in the Host header besides 127.0.0.1, localhost, [::1] and "
                    "--host (repeatable): the server's name on the network, or behind a reverse proxy")  # fmt: skip
     p.add_argument("--token", metavar="TOKEN", help="the token for training and the runs list (default: "
-                   "$SOFTMAXREG_TOKEN, else a new random one, printed in the address); 16 characters or more")  # fmt: skip
+                   "$SOFTMAXREG_TOKEN, else a new random one, printed in the address); 16 characters+")  # fmt: skip
     p.add_argument("--token-for-all", action="store_true",
                    help="the token for every route (the page and prediction too), not only training")  # fmt: skip
     p.add_argument("--limit-concurrency", metavar="N", type=_positive_int, default=None,
