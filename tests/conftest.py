@@ -267,8 +267,19 @@ def trained_run(real_data_dir, tmp_path_factory):
 # -- softmaxreg serve ------------------------------------------------------------------------------
 
 
+SERVER_TOKENS: dict[str, str] = {}  # URL -> the token the server printed in its address (see `server_token`)
+
+
+def server_token(url: str) -> str:
+    """The token a server started by `start_server` printed (``serving ... at URL/?token=TOKEN``)."""
+    return SERVER_TOKENS[url]
+
+
 def start_server(run_dir: Path | None, cwd: Path, *args: str) -> tuple[subprocess.Popen, str]:
-    """Start ``softmaxreg serve [RUN_DIR] --port 0 ARGS``; return the process and its URL once it serves."""
+    """Start ``softmaxreg serve [RUN_DIR] --port 0 ARGS``; return the process and its URL once it serves.
+
+    The URL is the server's address without the token it may print after it (`server_token` has it).
+    """
     env = {**os.environ, "PYTHONPATH": str(SRC), **cli_env(cwd)}
     process = subprocess.Popen(
         [sys.executable, "-m", "softmaxreg", "serve", *([str(run_dir)] if run_dir else []), "--port", "0", *args],
@@ -278,7 +289,10 @@ def start_server(run_dir: Path | None, cwd: Path, *args: str) -> tuple[subproces
     if not line.startswith("serving "):
         process.kill()
         raise AssertionError(f"serve did not start: {line!r} {process.stderr.read()}")
-    return process, line.rsplit(" at ", 1)[1].strip()
+    url, _, token = line.rsplit(" at ", 1)[1].strip().partition("/?token=")
+    if token:
+        SERVER_TOKENS[url] = token
+    return process, url
 
 
 def stop_server(process: subprocess.Popen) -> tuple[int, str, str]:

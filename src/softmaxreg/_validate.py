@@ -22,12 +22,28 @@ from softmaxreg.errors import ConfigError
 
 
 def _fail(name: str, expected: str, value: object, hint: str = "") -> ConfigError:
-    message = f"`{name}` must be {expected}; got {value!r}."
+    message = f"`{name}` must be {expected}; got {_shown(value)}."
     return ConfigError(f"{message} {hint}".strip())
+
+
+def _shown(value: object, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters (a value from a request may be megabytes long)."""
+    if isinstance(value, numbers.Integral) and int(value).bit_length() > 256:
+        return f"an integer of about {int(int(value).bit_length() * math.log10(2)) + 1:,} digits"
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _is_real(value: object) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _finite(value: object) -> bool:
+    """``math.isfinite`` that says False for an int too large for a float (10**400) instead of raising."""
+    try:
+        return math.isfinite(value)  # type: ignore[arg-type]
+    except OverflowError:
+        return False
 
 
 def check_positive_int(name: str, value: object) -> int:
@@ -57,14 +73,14 @@ def check_seed(name: str, value: object) -> int:
 
 def check_positive_number(name: str, value: object) -> float:
     """Return ``value`` as a float if it is finite and > 0, else raise :class:`ConfigError`."""
-    if not _is_real(value) or not math.isfinite(value) or value <= 0:
+    if not _is_real(value) or not _finite(value) or value <= 0:
         raise _fail(name, "a positive number", value)
     return float(value)
 
 
 def check_nonnegative_number(name: str, value: object) -> float:
     """Return ``value`` as a float if it is finite and ≥ 0, else raise :class:`ConfigError`."""
-    if not _is_real(value) or not math.isfinite(value) or value < 0:
+    if not _is_real(value) or not _finite(value) or value < 0:
         raise _fail(name, "a non-negative number", value)
     return float(value)
 

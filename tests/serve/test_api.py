@@ -48,7 +48,7 @@ def test_health_says_which_run_and_epoch(client, trained_run):
     body = client.get("/api/health").json()
     assert body == {
         "status": "ok",
-        "run": str(trained_run.dir),
+        "run": trained_run.dir.name,  # served by its absolute path, which only a request with the token is told
         "model_epoch": 3,
         "val_acc": pytest.approx(0.82, abs=0.03),
     }
@@ -113,7 +113,7 @@ BAD_REQUESTS = [
     ("damaged jpeg", "POST", "/api/predict", {"files": [("file", ("d.jpg", (EXAMPLES / "ankle-boot.jpg").read_bytes()[:200] + b"\0" * 500))]},
      400, r"Expected a complete image in d\.jpg"),
     ("decompression bomb", "POST", "/api/predict", {"files": [("file", ("bomb.png", bomb_png()))]}, 400,
-     r"at most 89,478,485 pixels in bomb\.png; got 400,000,000 pixels.*decompression bomb"),
+     r"at most 16,000,000 pixels in bomb\.png; got 400,000,000 pixels.*decompression bomb"),
     ("no file field", "POST", "/api/predict", {"files": [("image", ("a.png", b"x"))]}, 400, r"at least one form field named `file`"),
     ("file field as text", "POST", "/api/predict", {"data": {"file": "abc"}, "files": [("other", ("a", b"x"))]}, 400, r"a plain text field"),
     ("pixels 1 row", "POST", "/api/predict/pixels", {"json": {"pixels": [[0.5] * 28]}}, 400, r"28 rows of 28 numbers; got 1 row of 28 numbers"),
@@ -182,7 +182,7 @@ def _raw_request(url: str, head: bytes, chunks: list[bytes]) -> bytes:
 
 
 def test_a_body_over_the_limit_is_refused_from_its_length_without_reading_it(server, client):
-    head = (b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+    head = (b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=b\r\n"
             b"Content-Length: 20000000\r\n\r\n")  # fmt: skip
     answer = _raw_request(server, head, [b"x" * 1000])  # 1 kB of the announced 20 MB: never waited for
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
@@ -191,7 +191,7 @@ def test_a_body_over_the_limit_is_refused_from_its_length_without_reading_it(ser
 
 
 def test_a_chunked_body_over_the_limit_is_refused_once_past_the_limit(server, client):
-    head = (b"POST /api/predict/pixels HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    head = (b"POST /api/predict/pixels HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             b"Transfer-Encoding: chunked\r\n\r\n")  # fmt: skip
     chunk = b"%x\r\n" % (1 << 20) + b" " * (1 << 20) + b"\r\n"
     answer = _raw_request(server, head, [chunk] * 11 + [b"0\r\n\r\n"])  # 11 MiB > 10 MB

@@ -22,7 +22,7 @@ def TestClient(app):  # noqa: N802
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from fastapi.testclient import TestClient as Client
-    return Client(app)
+    return Client(app, base_url="http://127.0.0.1")  # a name of the server: any other Host is refused
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +97,7 @@ def test_uploads_need_no_python_multipart(run_dir, no_test_set):
         "warnings.simplefilter('ignore')\n"
         "from fastapi.testclient import TestClient\n"
         "from softmaxreg.serve.app import create_app\n"
-        f"client = TestClient(create_app({str(run_dir)!r}))\n"
+        f"client = TestClient(create_app({str(run_dir)!r}), base_url='http://127.0.0.1')\n"
         "r = client.post('/api/predict', files=[('file', ('a.png', sys.stdin.buffer.read()))] * 2)\n"
         "print(r.status_code, len(r.json()['results']))\n"
     )

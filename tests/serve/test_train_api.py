@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import run_cli, start_server, stop_server
+from conftest import run_cli, server_token, start_server, stop_server
 
 from softmaxreg.runs import folder
 
@@ -40,7 +40,8 @@ def training_server(real_data_dir, tmp_path_factory) -> Iterator[tuple[str, Path
 
 @pytest.fixture(scope="module")
 def client(training_server):
-    with httpx.Client(base_url=training_server[0], timeout=30) as c:
+    token = server_token(training_server[0])  # the training routes need it (test_security.py checks that)
+    with httpx.Client(base_url=training_server[0], timeout=30, headers={"authorization": f"Bearer {token}"}) as c:
         yield c
 
 
@@ -118,7 +119,9 @@ def test_a_page_trains_its_first_model_live_and_then_predicts_with_it(client, tr
     assert second.status_code == 409 and "one run trains at a time" in second.json()["error"]
 
     first_epoch = until_epoch(stream)
-    with httpx.Client(base_url=client.base_url, timeout=30) as other:  # a second tab, or a reload, mid-run
+    with httpx.Client(
+        base_url=client.base_url, timeout=30, headers=client.headers
+    ) as other:  # a second tab, or a reload, mid-run
         _, joined = next(events(other))
         assert (joined["run"], joined["status"]) == (first_epoch["run"], "running")
         assert joined["history"] == first_epoch["history"] and joined["templates"] == first_epoch["templates"]
@@ -196,7 +199,7 @@ def _gone(pid: int) -> bool:
 def test_stopping_or_killing_the_server_mid_run_leaves_a_resumable_run_folder(real_data_dir, tmp_path, how):
     process, url = start_server(None, tmp_path, "--allow-training", "--data-dir", str(real_data_dir))
     try:
-        with httpx.Client(base_url=url, timeout=30) as c:
+        with httpx.Client(base_url=url, timeout=30, headers={"authorization": f"Bearer {server_token(url)}"}) as c:
             stream = events(c)
             assert start(c, epochs=50).status_code == 202
             state = until_epoch(stream)

@@ -11,7 +11,7 @@ import shutil
 import time
 
 import pytest
-from conftest import start_server, stop_server
+from conftest import server_token, start_server, stop_server
 from test_page import ARTIFACTS, ROOT, Watch, browser, expect  # noqa: F401 (browser: the fixture)
 
 pytestmark = pytest.mark.real_data
@@ -42,7 +42,7 @@ def top_line(page) -> str:
 def test_a_run_started_from_the_panel_is_watched_live_and_then_answers_uploads(browser, training_server):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     watch = Watch(page)
-    page.goto(training_server + "/")
+    page.goto(f"{training_server}/?token={server_token(training_server)}")  # as the server printed it
     expect(page.locator("#train")).to_be_visible()
     page.set_input_files("#file", str(ROOT / "examples" / "images" / "trouser.png"))
     expect(page.locator("#top li .name").first).to_have_text("trouser")
@@ -103,7 +103,9 @@ def test_a_run_started_from_the_panel_is_watched_live_and_then_answers_uploads(b
         viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
     )
     watch = Watch(phone)
-    phone.goto(training_server + "/")  # a page opened later gets the last run's curves and templates
+    phone.goto(
+        f"{training_server}/?token={server_token(training_server)}"
+    )  # a page opened later gets the last run's curves and templates
     expect(phone.locator("#train-templates canvas")).to_have_count(10)
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     phone.screenshot(path=ARTIFACTS / "train-phone.png", full_page=True)

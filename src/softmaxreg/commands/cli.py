@@ -313,14 +313,17 @@ def _add_serve(commands: Any) -> None:
     p = commands.add_parser("serve", help="a web page and a JSON API for a run's model",
                             description="Serve a run's model: a web page to try it (upload or draw an image, see "
                             "why the model decides as it does, browse the test set) and a JSON API (see /docs). "
-                            'Needs pip install "softmaxreg[serve]".')  # fmt: skip
+                            'Needs pip install "softmaxreg[serve]". Prediction and the page are open to whoever '
+                            "reaches the port; training and the runs list need the token the server prints in its "
+                            "address (see docs/guide/security.md).")  # fmt: skip
     # RUN_DIR is checked by the command, not the parser, so that a mode without a run can be added
     p.add_argument("run_dir", metavar="RUN_DIR", nargs="?", help="a folder made by `softmaxreg train`")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0 picks a free one)")
     p.add_argument("--lang", choices=LANGUAGES, default="en", help="the page's default language (default en)")
     p.add_argument("--workers", type=_positive_int, default=1, help="server processes (default 1)")
-    p.add_argument("--cors", metavar="ORIGIN", help="let pages of ORIGIN (e.g. http://localhost:3000) call the API")
+    p.add_argument("--cors", metavar="ORIGIN", action="append", help="let pages of ORIGIN (e.g. http://localhost:3000) "
+                   "call the prediction API; repeatable; never '*', never the training routes")  # fmt: skip
     p.add_argument("--data-dir", metavar="DIR", help="folder holding Fashion-MNIST, for the test-set browser "
                    "(default: the run's, then the usual places; never downloaded)")  # fmt: skip
     p.add_argument(
@@ -335,7 +338,21 @@ def _add_serve(commands: Any) -> None:
         help="with --allow-training: where new runs go and which runs "
         "the page can switch between (default: RUN_DIR's parent, or ./runs without RUN_DIR)",
     )
+    _add_serve_security(p)
     p.set_defaults(handler="softmaxreg.commands.serve:run")
+
+
+def _add_serve_security(p: Any) -> None:
+    p.add_argument("--allowed-host", metavar="NAME", action="append", default=[], dest="allowed_hosts",
+                   help="a name clients may use in the Host header besides 127.0.0.1, localhost, [::1] and "
+                   "--host (repeatable): the server's name on the network, or behind a reverse proxy")  # fmt: skip
+    p.add_argument("--token", metavar="TOKEN", help="the token for training and the runs list (default: "
+                   "$SOFTMAXREG_TOKEN, else a new random one, printed in the address); 16 characters+")  # fmt: skip
+    p.add_argument("--token-for-all", action="store_true",
+                   help="the token for every route (the page and prediction too), not only training")  # fmt: skip
+    p.add_argument("--limit-concurrency", metavar="N", type=_positive_int, default=None,
+                   help="at most N connections at once; more get 503 (default: 256, or fewer when the open-file "
+                   "limit is lower)")  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:

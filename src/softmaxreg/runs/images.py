@@ -20,7 +20,13 @@ with or without transparency, RGB, RGBA, CMYK, LA...). It refuses, with an `Imag
 file: a missing, empty, unrecognised, truncated or damaged file, and an image of more than
 ``PIL.Image.MAX_IMAGE_PIXELS`` pixels (about 89 million: a possible decompression bomb; Pillow
 only warns below twice that, softmaxreg refuses). Of a multi-frame file (animated GIF or PNG,
-multi-page TIFF) it uses the first frame and logs a warning saying so.
+multi-page TIFF) it uses the first frame and logs a warning saying so. An image in memory (an upload
+to the server, `read_image_bytes`) may have at most `UPLOAD_MAX_PIXELS`.
+
+Decoding is bounded by pixels, not bytes (a PNG of a few kB can hold 89 million pixels): the size is
+read from the header and checked before anything is decoded; a JPEG is decoded at a reduced scale
+(``draft``); any other image larger than `WORK_EDGE` pixels a side is shrunk by an integer factor
+(``reduce``, a box filter) as soon as it is decoded, before any float copy is made.
 """
 
 from __future__ import annotations
@@ -41,6 +47,8 @@ from softmaxreg.errors import ImageError
 logger = logging.getLogger(__name__)
 
 INVERT_CHOICES = ("auto", "yes", "no")
+UPLOAD_MAX_PIXELS = 16_000_000  # 4000×4000: more than a 12-megapixel phone photo, and far more than 28×28 needs
+WORK_EDGE = 256  # decoded images keep at least this many pixels a side (both sides) before they are prepared
 _OBJECT_LEVEL = 0.05 * 255  # Fashion-MNIST's trim tolerance: 5% of the intensity range
 _MIN_SHARE = 0.01  # a row or column belongs to the object when more than 1% of it is object
 
@@ -63,33 +71,56 @@ def load_image(path: str | os.PathLike[str]) -> Any:
         raise ImageError(f"Expected an image file; {path} is a folder.") from None
 
 
-def read_image_bytes(data: bytes, name: str) -> Any:
-    """`load_image` for an image held in memory (an upload), its errors naming it ``name``.
+def read_image_bytes(data: bytes, name: str, max_pixels: int = UPLOAD_MAX_PIXELS) -> Any:
+    """`load_image` for an image held in memory (an upload), its errors naming it ``name``; at most
+    ``max_pixels`` pixels (width × height, read from the header before anything is decoded).
 
     Examples:
         >>> read_image_bytes(b"", "upload.png")
         Traceback (most recent call last):
         softmaxreg.errors.ImageError: Expected an image in upload.png; got an empty file (0 bytes).
     """
-    return _open_checked(io.BytesIO(data), name, lambda: len(data) == 0)
+    return _open_checked(io.BytesIO(data), name, lambda: len(data) == 0, max_pixels)
 
 
-def _open_checked(source: Any, name: str, is_empty: Any) -> Any:
+def image_pixels(data: bytes, name: str, max_pixels: int = UPLOAD_MAX_PIXELS) -> int:
+    """Width × height of the image in ``data``, read from its header only (nothing is decoded).
+
+    Raises:
+        ImageError: not an image, or more than ``max_pixels`` pixels (the message says the limit).
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # judged below, against our limit
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+    except Image.DecompressionBombError as err:
+        raise ImageError(_too_large(name, err, max_pixels)) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return 0  # `read_image_bytes` says what is wrong with it, cheaply: it fails as soon as this did
+    if width * height > max_pixels:
+        raise ImageError(_too_large(name, f"({width * height} pixels)", max_pixels))
+    return width * height
+
+
+def _open_checked(source: Any, name: str, is_empty: Any, max_pixels: int | None = None) -> Any:
     """Decode ``source`` (a path or a binary file); every failure is an `ImageError` naming ``name``."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)  # refuse, do not just warn
-            image = _decode(source, name)
+            image = _decode(source, name, max_pixels)
     except (FileNotFoundError, IsADirectoryError):
         raise
     except UnidentifiedImageError:
         if is_empty():
             raise ImageError(f"Expected an image in {name}; got an empty file (0 bytes).") from None
         raise ImageError(f"Expected a PNG or JPEG image in {name}; Pillow does not recognise the file.") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
-        raise ImageError(_too_large(name, err)) from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning, _TooManyPixels) as err:
+        raise ImageError(_too_large(name, err, max_pixels)) from None
     except (OSError, SyntaxError, ValueError) as err:
         raise ImageError(
             f"Expected a complete image in {name}; got a truncated or damaged file (Pillow: {_one_line(err)}). "
@@ -109,25 +140,54 @@ def _one_line(err: BaseException) -> str:
     return " ".join(str(err).split())
 
 
-def _decode(source: Any, name: str) -> Any:
-    from PIL import Image, ImageOps
+class _TooManyPixels(ValueError):
+    """More pixels than the caller allows (below Pillow's own limit)."""
 
-    with Image.open(source) as image:
+
+def _decode(source: Any, name: str, max_pixels: int | None = None) -> Any:
+    from PIL import Image
+
+    with Image.open(source) as image:  # reads the header only: the size is known, nothing is decoded yet
+        if max_pixels is not None and image.width * image.height > max_pixels:
+            raise _TooManyPixels(f"({image.width * image.height} pixels)")
         frames = getattr(image, "n_frames", 1)
-        image.draft("L", (256, 256))  # JPEG: decode a reduced grey image, much faster for photos
+        orientation = image.getexif().get(0x0112)  # EXIF orientation, applied once the image is small
+        image.draft("L", (WORK_EDGE, WORK_EDGE))  # JPEG: decode a reduced grey image, much faster for photos
         image.load()
         if frames > 1 and image.format != "MPO":  # MPO: a phone photo and its previews, the first is the photo
             logger.warning("%s has %d frames; using the first.", name, frames)
-        ImageOps.exif_transpose(image, in_place=True)
-    return image  # loaded: its pixels outlive the file
+        small = _reduced(image)
+    method = _orientation_method(orientation)
+    return small.transpose(method) if method is not None else small  # loaded: its pixels outlive the file
 
 
-def _too_large(name: str, err: BaseException) -> str:
+def _orientation_method(orientation: Any) -> Any:
+    """The transposition that makes an image with this EXIF orientation upright (ImageOps.exif_transpose's table)."""
+    from PIL import Image
+
+    t = Image.Transpose
+    return {2: t.FLIP_LEFT_RIGHT, 3: t.ROTATE_180, 4: t.FLIP_TOP_BOTTOM, 5: t.TRANSPOSE, 6: t.ROTATE_270,
+            7: t.TRANSVERSE, 8: t.ROTATE_90}.get(orientation)  # fmt: skip
+
+
+def _reduced(image: Any) -> Any:
+    """``image`` shrunk by the largest integer factor that keeps both sides at least `WORK_EDGE` (a box
+    filter, in C, on 8-bit pixels): the float copies made afterwards stay small whatever the upload."""
+    factor = min(image.width // WORK_EDGE, image.height // WORK_EDGE)
+    if factor < 2 or image.mode == "I;16":  # I;16: reduce does not take it (and 16-bit photos are rare)
+        return image
+    if image.mode in ("P", "PA", "1"):  # palette indices and bits cannot be averaged: real colours first
+        transparent = image.mode == "PA" or "transparency" in image.info
+        image = image.convert("L" if image.mode == "1" else "RGBA" if transparent else "RGB")
+    return image.reduce(factor)
+
+
+def _too_large(name: str, err: BaseException | str, max_pixels: int | None = None) -> str:
     from PIL import Image
 
     found = re.search(r"\((\d+) pixels\)", str(err))
     size = f"{int(found[1]):,} pixels" if found else str(err)
-    limit = Image.MAX_IMAGE_PIXELS or 0
+    limit = min(max_pixels or Image.MAX_IMAGE_PIXELS or 0, Image.MAX_IMAGE_PIXELS or max_pixels or 0)
     return (
         f"Expected an image of at most {limit:,} pixels in {name}; got {size}. It is refused as a possible "
         "decompression bomb: shrink it (a few hundred pixels a side is plenty) and try again."

@@ -2,13 +2,15 @@
 
 Routers are mounted from `ROUTERS` (add one to add a concern); the run sits in a `ModelStore` on
 ``app.state.store`` that handlers reach through `softmaxreg.serve.dependencies`. Middleware, outermost
-first: security headers on every response, CORS only when an origin is given, the body limit.
+first: security headers on every response, the `Guard` (Host, Origin and token checks, before any
+handler), CORS only when origins are given (never on the training routes), the body limit.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +18,11 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from softmaxreg import __version__
+from softmaxreg.serve.decoding import DecodeSlots
 from softmaxreg.serve.errors import add_error_handlers
 from softmaxreg.serve.middleware import MAX_BODY, BodyLimit, SecurityHeaders
 from softmaxreg.serve.routers import health, model, pages, predict, testset, train, v2
+from softmaxreg.serve.security import Access, Guard, is_training, new_token
 from softmaxreg.serve.state import ModelStore, ServedRun, TestSet
 
 ROUTERS: list[APIRouter] = [health.router, predict.router, model.router, testset.router, train.router, pages.router]
@@ -31,9 +35,12 @@ def create_app(
     *,
     lang: str = "en",
     data_dir: str | None = None,
-    cors: str | None = None,
+    cors: str | Sequence[str] | None = None,
     max_body: int = MAX_BODY,
     runs_dir: str | None = None,
+    allowed_hosts: Sequence[str] = (),
+    token: str | None = None,
+    token_for_all: bool = False,
 ) -> FastAPI:
     """The app serving ``run``.
 
@@ -42,14 +49,24 @@ def create_app(
             answers; the model's endpoints answer 503 until a run is put in the store).
         lang: the page's default language, ``'en'`` or ``'vi'``.
         data_dir: where to look first for the Fashion-MNIST test set (never downloaded).
-        cors: an origin allowed to call the API from its pages (no CORS headers when None).
+        cors: origins allowed to call the prediction API from their pages (no CORS headers when None);
+            never ``*``, and never the training routes.
         max_body: the largest request body accepted, in bytes.
         runs_dir: allow training from the page into this folder (``--allow-training``); None: the
             training routes answer 403.
+        allowed_hosts: names the ``Host`` header may carry besides the loopback ones.
+        token: the token of the training routes (of every route with ``token_for_all``); made here
+            when training is on and none is given (``app.state.access.token``).
+        token_for_all: the token for every route but the static files and ``/api/health``.
 
     Raises:
-        ConfigError, CheckpointError: ``run`` is not a usable run folder.
+        ConfigError, CheckpointError: ``run`` is not a usable run folder, or a setting is refused
+            (``cors='*'``, a short token).
     """
+    origins = [cors] if isinstance(cors, str) else list(cors or ())
+    if token is None and (runs_dir is not None or token_for_all):
+        token = new_token()
+    access = Access.build(allowed_hosts, token, token_for_all, origins)
     served = run if isinstance(run, ServedRun) or run is None else ServedRun.load(run)
     if data_dir is None and served is not None:
         data_dir = _run_data_dir(served.run_dir)
@@ -57,6 +74,8 @@ def create_app(
                   docs_url=None, redoc_url=None, openapi_url="/openapi.json")  # fmt: skip
     # swagger-ui-bundle ships Swagger UI 4, which refuses to render a document that says 3.1.0
     app.openapi_version = "3.0.3"
+    app.state.access = access
+    app.state.decoding = DecodeSlots()  # uploads decoded by pixels, large ones a few at a time
     app.state.store = ModelStore(served, TestSet.find(data_dir), lang)
     app.state.training = None if runs_dir is None else _run_manager(runs_dir, data_dir, app)
     for router in ROUTERS:
@@ -65,12 +84,26 @@ def create_app(
     app.mount("/static", StaticFiles(packages=[("softmaxreg.serve", "static")]), name="static")
     app.mount("/docs/assets", StaticFiles(directory=_swagger_ui_dir()), name="swagger-ui")
     app.add_middleware(BodyLimit, max_bytes=max_body)
-    if cors:
-        from starlette.middleware.cors import CORSMiddleware
-
-        app.add_middleware(CORSMiddleware, allow_origins=[cors], allow_methods=["GET", "POST"], allow_headers=["*"])
+    if access.cors:
+        app.add_middleware(_CorsOutsideTraining, origins=list(access.cors))
+    app.add_middleware(Guard, access=access)
     app.add_middleware(SecurityHeaders)  # added last: outermost, so every response gets the headers
     return app
+
+
+class _CorsOutsideTraining:
+    """Starlette's CORS for every route but the training ones (whose pages are the server's own only)."""
+
+    def __init__(self, app: Any, origins: list[str]) -> None:
+        from starlette.middleware.cors import CORSMiddleware
+
+        self.app = app
+        self.cors = CORSMiddleware(app, allow_origins=origins, allow_methods=["GET", "POST"],
+                                   allow_headers=["content-type", "authorization"])  # fmt: skip
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        inner = self.app if scope["type"] == "http" and is_training(scope["path"]) else self.cors
+        await inner(scope, receive, send)
 
 
 _DESCRIPTION = (

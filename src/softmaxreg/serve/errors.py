@@ -26,6 +26,8 @@ from softmaxreg.serve.state import NoModelError, NoTestSetError
 
 logger = logging.getLogger(__name__)
 DOCS_HINT = "See /docs for the API."
+SHOWN = 80  # characters of a value sent by the client that an error message repeats
+MAX_MESSAGE = 1000  # characters of any error message: a safety net under `shorten`
 
 
 class BadInputError(ValueError):
@@ -36,8 +38,19 @@ class BadParameterError(ValueError):
     """A parameter is out of range in a way its declared type cannot say (a test image index): 422."""
 
 
+def shorten(value: Any, limit: int = SHOWN) -> str:
+    """``value`` as text on one line, cut to ``limit`` characters (a 9 MB run name is not sent back).
+
+    Examples:
+        >>> shorten("x" * 100, 10)
+        'xxxxxxxxx…'
+    """
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": " ".join(message.split())}, status_code=status, headers=headers)
+    return JSONResponse({"error": shorten(message, MAX_MESSAGE)}, status_code=status, headers=headers)
 
 
 def _validation_message(err: RequestValidationError) -> tuple[int, str]:
@@ -57,7 +70,7 @@ def _validation_message(err: RequestValidationError) -> tuple[int, str]:
 def _shown(value: Any) -> str:
     if isinstance(value, (list, dict)):
         return "a list" if isinstance(value, list) else "an object"
-    return repr(value)[:80]
+    return shorten(repr(value))
 
 
 async def _on_validation(request: Request, err: Exception) -> JSONResponse:
@@ -69,9 +82,9 @@ async def _on_http(request: Request, err: Exception) -> JSONResponse:
     assert isinstance(err, HTTPException)
     message = str(err.detail)
     if err.status_code == 404 and message == "Not Found":
-        message = f"No such page or endpoint: {request.url.path}. {DOCS_HINT}"
+        message = f"No such page or endpoint: {shorten(request.url.path)}. {DOCS_HINT}"
     elif err.status_code == 405:
-        message = f"{request.method} is not allowed on {request.url.path}. {DOCS_HINT}"
+        message = f"{shorten(request.method)} is not allowed on {shorten(request.url.path)}. {DOCS_HINT}"
     return error_response(err.status_code, message, headers=getattr(err, "headers", None))
 
 
@@ -89,7 +102,12 @@ async def _on_multipart(request: Request, err: Exception) -> JSONResponse:
 
 
 async def _on_unavailable(request: Request, err: Exception) -> JSONResponse:
-    return error_response(503, str(err))
+    message = str(err)
+    if isinstance(err, NoTestSetError) and not request.scope.get("softmaxreg.authorized"):
+        # the places tried are the server's folders: said only to a request with the token (and in the log)
+        message = ("The Fashion-MNIST test set is not available on the server: the server's log says where it "
+                   "looked; start it with --data-dir DIR.")  # fmt: skip
+    return error_response(503, message)
 
 
 async def _on_bug(request: Request, err: Exception) -> JSONResponse:

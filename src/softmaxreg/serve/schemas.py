@@ -19,12 +19,16 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 ERROR_MEANINGS = {
-    400: "not an image, a damaged or truncated image, a decompression bomb, a malformed pixel array or body",
+    400: "not an image, a damaged or truncated image, an image of more than 16,000,000 pixels, a malformed pixel "
+    "array or body",
+    401: "this route needs the server's token (Authorization: Bearer TOKEN, or the page's cookie)",
+    403: "a wrong token, a Host that is not the server's, a page of another origin, or training is off",
     404: "no such model (the Open Inference Protocol: the served run folder's name)",
+    409: "a run is training already (start, serve it), or none is (stop)",
     413: "request body over the limit (10 MB by default)",
     415: "wrong content type",
     422: "bad parameter",
-    503: "no model loaded, or no test set on the server",
+    503: "no model loaded, no test set on the server, or too many large images being decoded (see Retry-After)",
 }
 
 

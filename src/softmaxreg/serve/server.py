@@ -14,6 +14,8 @@ from typing import Any
 
 import uvicorn
 
+from softmaxreg.serve.connections import Limits
+
 FACTORY = "softmaxreg.serve.app:app_from_env"
 
 
@@ -65,12 +67,16 @@ class _Server(uvicorn.Server):
             stopping()
 
 
-def run(app: Any, sock: socket.socket, workers: int, on_started: Callable[[], None]) -> None:
+def run(
+    app: Any, sock: socket.socket, workers: int, on_started: Callable[[], None], limits: Limits | None = None
+) -> None:
     """Serve until Ctrl-C or SIGTERM: ``app`` in this process, or `FACTORY` in ``workers`` processes.
 
-    With several workers, ``on_started`` is called once one of them answers ``/api/health``.
+    With several workers, ``on_started`` is called once one of them answers ``/api/health``. ``limits``:
+    the connections served at once and the deadlines of slow clients (`softmaxreg.serve.connections`).
     """
-    options: dict[str, Any] = {"log_level": "warning", "access_log": False, "timeout_graceful_shutdown": 5}
+    options: dict[str, Any] = {"log_level": "warning", "access_log": False, "timeout_graceful_shutdown": 5,
+                               **(limits or Limits.for_this_process(None)).uvicorn_options()}  # fmt: skip
     if workers == 1:
         _Server(uvicorn.Config(app, **options), on_started).run(sockets=[sock])
         return

@@ -7,7 +7,12 @@ epoch, progress within the epoch, how it ended) and sends every change to the pa
 (server-sent events). A page that connects, or reconnects after a reload, gets the whole state first.
 When a run finishes, its model takes the place of the served one. The worker runs in a session of
 its own: only this manager stops it (SIGINT, as Ctrl-C), so a Ctrl-C in the server's terminal
-reaches it once.
+reaches it once. It starts with a safe import path (never the server's working folder, where a
+``json.py`` would run) and an environment cleaned of the server's secrets (`worker_command`,
+`worker_env`).
+
+One run at a time, atomically: `RunManager.start` claims the state (``starting``) before its first
+``await``, so simultaneous starts get a 409 whatever the timing.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import asyncio
 import json
 import logging
 import numbers
+import os
 import signal
 import subprocess
 import sys
@@ -27,6 +33,7 @@ from softmaxreg.errors import ConfigError, SoftmaxRegError
 from softmaxreg.runs import folder
 from softmaxreg.runs.config import TrainConfig
 from softmaxreg.runs.recipes import RECIPE_CHOICES, RECIPES
+from softmaxreg.serve.errors import shorten
 from softmaxreg.serve.state import ModelStore, ServedRun
 
 logger = logging.getLogger(__name__)
@@ -36,6 +43,14 @@ LIVE = ("starting", "running", "stopping")
 STOP_WAIT = 60  # seconds the server waits, when it shuts down, for a run to stop after its current step
 LINE_LIMIT = 1 << 22  # one epoch line holds the ten templates (~80 kB); asyncio's default limit is 64 kB
 LISTENER_BACKLOG = 256  # messages a page may fall behind before it is dropped (it reconnects and catches up)
+MAX_BATCH_SIZE = 65536
+# what the worker keeps of the server's environment: locale, home, temporary and cache folders, our data
+# settings, the thread and device settings of torch; never the token or the server's settings
+WORKER_ENV = {"PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TEMP", "TMP", "SYSTEMROOT",
+              "LOCALAPPDATA", "APPDATA", "USERPROFILE", "VIRTUAL_ENV", "MPLBACKEND", "MPLCONFIGDIR", "PYTHONHASHSEED",
+              "PYTHONUTF8", "PYTHONIOENCODING"}  # fmt: skip
+WORKER_ENV_PREFIXES = ("LC_", "XDG_", "SOFTMAXREG_", "OMP_", "MKL_", "OPENBLAS_", "KMP_", "TORCH_", "CUDA_")
+SECRET_ENV = {"SOFTMAXREG_TOKEN", "SOFTMAXREG_SERVE_SETTINGS"}
 
 
 class TrainingConflictError(SoftmaxRegError):
@@ -52,9 +67,40 @@ def config_from_form(recipe: str, settings: dict[str, Any]) -> TrainConfig:
     epochs = settings.get("epochs")
     if epochs is not None and (not isinstance(epochs, numbers.Integral) or isinstance(epochs, bool)
                                or not 1 <= epochs <= MAX_EPOCHS):  # fmt: skip
-        raise ConfigError(f"`epochs` must be a whole number from 1 to {MAX_EPOCHS} on the page; got {epochs}. "
+        raise ConfigError(f"`epochs` must be a whole number from 1 to {MAX_EPOCHS} on the page; got "
+                          f"{shorten(epochs if _small(epochs) else 'a larger number')}. "
                           "Train longer runs with softmaxreg train.")  # fmt: skip
+    size = settings.get("batch_size")
+    if isinstance(size, numbers.Integral) and not isinstance(size, bool) and size > MAX_BATCH_SIZE:
+        raise ConfigError(f"`batch_size` must be at most {MAX_BATCH_SIZE:,} on the page; got "
+                          f"{shorten(size if _small(size) else 'a larger number')}.")  # fmt: skip
     return RECIPES[recipe].replace(**{name: settings.get(name) for name in FORM})
+
+
+def _small(value: Any) -> bool:
+    """Whether ``value`` may be shown: not an integer of hundreds of digits."""
+    return not isinstance(value, numbers.Integral) or abs(int(value)) < 10**18
+
+
+def worker_command(settings: dict[str, Any]) -> list[str]:
+    """The worker's command line: ``python -P -m softmaxreg.serve.worker`` (``-P``: the working folder is not
+    put on the import path; Python 3.10, which lacks it, drops that entry itself before importing anything)."""
+    if sys.version_info >= (3, 11):
+        return [sys.executable, "-P", "-m", "softmaxreg.serve.worker", json.dumps(settings)]
+    code = "import sys; del sys.path[0]; import runpy; runpy.run_module('softmaxreg.serve.worker', run_name='__main__')"
+    return [sys.executable, "-c", code, json.dumps(settings)]
+
+
+def worker_env(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The server's environment cleaned for the worker (`WORKER_ENV`), ``PYTHONPATH`` kept to absolute folders."""
+    environ = dict(os.environ if environ is None else environ)
+    env = {name: value for name, value in environ.items()
+           if (name in WORKER_ENV or name.startswith(WORKER_ENV_PREFIXES)) and name not in SECRET_ENV}  # fmt: skip
+    paths = [p for p in environ.get("PYTHONPATH", "").split(os.pathsep) if p and os.path.isabs(p)]
+    if paths:  # a relative entry would be read from the working folder, as "" is
+        env["PYTHONPATH"] = os.pathsep.join(paths)
+    env["PYTHONSAFEPATH"] = "1"
+    return env
 
 
 def list_runs(runs_dir: Path) -> list[dict[str, Any]]:
@@ -160,14 +206,21 @@ class RunManager:
             raise TrainingConflictError(
                 self._busy("Cannot start another run") + " Stop it first, or wait for it to end."
             )
-        settings = {"config": config.to_dict(), "runs_dir": str(self.runs_dir), "data_dir": self.data_dir}
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "softmaxreg.serve.worker", json.dumps(settings),
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, limit=LINE_LIMIT, start_new_session=True,
-        )  # fmt: skip
+        # claimed before the first await: a second start that arrives while the process spawns gets a 409
+        before = dict(self.state)
         self.state.update(status="starting", run=None, config=config.to_dict(), history=[], templates=None,
-                          progress=None, message="", worker_pid=self.process.pid)  # fmt: skip
+                          progress=None, message="", worker_pid=None)  # fmt: skip
         self._end = None
+        settings = {"config": config.to_dict(), "runs_dir": str(self.runs_dir), "data_dir": self.data_dir}
+        try:
+            self.process = await asyncio.create_subprocess_exec(
+                *worker_command(settings), env=worker_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                limit=LINE_LIMIT, start_new_session=True,
+            )  # fmt: skip
+        except BaseException:  # no process (OSError), or the request was cancelled: nothing is training
+            self.state = before
+            raise
+        self.state["worker_pid"] = self.process.pid
         self._follower = asyncio.create_task(self._follow(self.process))
         self._publish()
         return self.snapshot()
@@ -245,8 +298,8 @@ class RunManager:
         """
         names = [run["name"] for run in list_runs(self.runs_dir)]
         if name not in names:  # only names listed: no path of the server can be asked for
-            raise ConfigError(f"`run` must be one of the run folders of {self.runs_dir}: {', '.join(names[:5]) or 'none yet'}; "
-                              f"got {name!r}.")  # fmt: skip
+            raise ConfigError(f"`run` must be one of the run folders of {self.runs_dir}: "
+                              f"{', '.join(names[:5]) or 'none yet'}; got {shorten(repr(name))}.")  # fmt: skip
         if self.running and name == self.state["run"]:
             raise TrainingConflictError(self._busy(f"Cannot serve {name}") + " Serve it once it has ended.")
         run = await asyncio.to_thread(ServedRun.load, self.runs_dir / name)

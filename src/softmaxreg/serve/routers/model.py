@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from softmaxreg.datasets.labels import LABELS
 from softmaxreg.serve.dependencies import current_run, store
 from softmaxreg.serve.schemas import ModelInfo, RunSummary, error_responses
+from softmaxreg.serve.security import shown_path
 from softmaxreg.serve.state import ModelStore, ServedRun
 
 router = APIRouter(prefix="/api", tags=["model"], responses=error_responses(503))
 
 
 @router.get("/model", response_model=ModelInfo)
-async def model_info(run: ServedRun = Depends(current_run), models: ModelStore = Depends(store)) -> dict[str, Any]:
+async def model_info(
+    request: Request, run: ServedRun = Depends(current_run), models: ModelStore = Depends(store)
+) -> dict[str, Any]:
     """What the model is and takes: its input, and per class its weights (its template) and its bias.
 
     Templates are drawn in the input's shape: ``(H, W)`` per class for grey images (what the page
@@ -30,7 +33,7 @@ async def model_info(run: ServedRun = Depends(current_run), models: ModelStore =
         {lang: list(names) for lang, names in LABELS.items()} if run.is_fashion_mnist() else {"en": own, "vi": own}
     )
     return {
-        "run": str(run.run_dir),
+        "run": shown_path(request, run.run_dir),
         "name": run.name,
         "model": run.meta.get("model"),
         "model_epoch": run.meta.get("epoch"),
@@ -54,10 +57,13 @@ def input_info(run: ServedRun) -> dict[str, Any]:
 
 
 @router.get("/run", response_model=RunSummary)
-async def run_summary(run: ServedRun = Depends(current_run), models: ModelStore = Depends(store)) -> dict[str, Any]:
+async def run_summary(
+    request: Request, run: ServedRun = Depends(current_run), models: ModelStore = Depends(store)
+) -> dict[str, Any]:
     """The run's training: epochs, accuracies, one row of metrics.csv per epoch, and the test accuracy."""
     test_accuracy = None
     if models.test_set.images is not None and run.is_fashion_mnist():
         predicted, _ = run.test_predictions(models.test_set)
         test_accuracy = float((predicted == models.test_set.labels).mean())
-    return {"run": str(run.run_dir), "summary": run.summary, "test_accuracy": test_accuracy, "history": run.history}
+    run_name = shown_path(request, run.run_dir)
+    return {"run": run_name, "summary": run.summary, "test_accuracy": test_accuracy, "history": run.history}

@@ -7,6 +7,8 @@ from importlib import resources
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from softmaxreg.serve.security import authorized
+
 router = APIRouter(include_in_schema=False)
 STATIC = resources.files("softmaxreg.serve") / "static"
 
@@ -18,7 +20,8 @@ def _page(name: str, body: str = "<body>") -> HTMLResponse:
 
 @router.api_route("/", methods=["GET", "HEAD"])  # HEAD: link checkers, uptime monitors (uvicorn drops the body)
 async def index(request: Request) -> HTMLResponse:
-    training = request.app.state.training is not None  # the Train panel shows only then, and asks nothing otherwise
+    # the Train panel shows only then, and asks nothing otherwise; without the token its requests would get 401
+    training = request.app.state.training is not None and authorized(request)
     return _page("index.html", '<body data-training="on">' if training else "<body>")
 
 

@@ -18,12 +18,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import ValidationError
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from softmaxreg.runs.inference import classify
 from softmaxreg.serve.dependencies import current_run
-from softmaxreg.serve.errors import BadInputError
+from softmaxreg.serve.errors import BadInputError, shorten
 from softmaxreg.serve.inputs import feature_rows, pixel_images, prepare_upload
 from softmaxreg.serve.multipart import MAX_PARTS, TooManyPartsError, boundary, read_parts
 from softmaxreg.serve.schemas import (
@@ -51,7 +50,6 @@ except ImportError:  # pragma: no cover
 
 
 router = APIRouter(prefix="/api", tags=["predict"], responses=error_responses(400, 413, 415, 422, 503))
-BIG_UPLOAD = 256 * 1024  # decode larger uploads (photos) on a worker thread so small requests keep flowing
 MULTIPART_BODY = {
     "requestBody": {
         "required": True,
@@ -60,7 +58,14 @@ MULTIPART_BODY = {
                 "schema": {
                     "type": "object",
                     "required": ["file"],
-                    "properties": {"file": {"type": "array", "items": {"type": "string", "format": "binary"}}},
+                    "properties": {
+                        "file": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "minItems": 1,
+                            "maxItems": MAX_PARTS,
+                        }
+                    },
                 }
             }
         },
@@ -72,7 +77,7 @@ async def _uploads(request: Request) -> list[tuple[str, bytes]]:
     """``(file name, bytes)`` of every field named ``file``, read into memory (never onto disk)."""
     content_type = request.headers.get("content-type", "")
     if not content_type.lower().startswith("multipart/form-data"):
-        got = content_type or "no content type"
+        got = shorten(content_type) or "no content type"
         raise HTTPException(415, f"Expected multipart/form-data with fields named `file`; got {got!r}. "
                             "E.g. curl -F file=@shoe.jpg URL.")  # fmt: skip
     try:
@@ -138,8 +143,7 @@ async def predict(request: Request, run: ServedRun = Depends(current_run)) -> Re
     def prepare() -> list[tuple[str, np.ndarray, bool]]:
         return [(name, *prepare_upload(run, data, name, query.invert)) for name, data in uploads]
 
-    big = sum(len(data) for _, data in uploads) > BIG_UPLOAD
-    images = await run_in_threadpool(prepare) if big else prepare()
+    images = await request.app.state.decoding.run(uploads, prepare)  # by pixels: large ones on a few threads
     return _results(run, images, query.top_k, query.lang, query.explain)
 
 
@@ -159,7 +163,7 @@ _DEFAULT_QUERIES: dict[type, PixelsQuery] = {m: m() for m in (PredictQuery, Pixe
 def _require_json(request: Request, example: str) -> None:
     content_type = request.headers.get("content-type", "")
     if content_type.split(";")[0].strip().lower() != "application/json":
-        got = content_type or "no content type"
+        got = shorten(content_type) or "no content type"
         raise HTTPException(415, f"Expected application/json with {example}; got {got!r}.")
 
 

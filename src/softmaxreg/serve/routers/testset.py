@@ -60,7 +60,10 @@ async def random_image(
 
 
 @router.get("/images/{index}.png", response_class=Response, responses={200: {"content": {"image/png": {}}}})
-async def image_png(index: int = Path(ge=0), test: TestSet = Depends(test_set)) -> Response:
+async def image_png(
+    index: int = Path(ge=0, description="a test image, 0..9999", json_schema_extra={"maximum": 9999}),
+    test: TestSet = Depends(test_set),
+) -> Response:
     """Test image ``index`` as a 28×28 grey PNG."""
     from PIL import Image
 
@@ -71,7 +74,9 @@ async def image_png(index: int = Path(ge=0), test: TestSet = Depends(test_set)) 
 
 @router.get("/images/{index}", response_model=TestImage)
 async def image(
-    index: int = Path(ge=0), run: ServedRun = Depends(current_run), test: TestSet = Depends(test_set)
+    index: int = Path(ge=0, description="a test image, 0..9999", json_schema_extra={"maximum": 9999}),
+    run: ServedRun = Depends(current_run),
+    test: TestSet = Depends(test_set),
 ) -> dict[str, Any]:
     """Test image ``index``: its pixels, true class and the model's prediction."""
     return _image(_checked_index(index, test), run, test)

@@ -18,7 +18,16 @@ from softmaxreg.datasets.labels import LABELS
 from softmaxreg.errors import ConfigError
 from softmaxreg.runs.recipes import RECIPES
 from softmaxreg.serve.errors import BadParameterError
-from softmaxreg.serve.training import MAX_EPOCHS, RunManager, TrainingConflictError, config_from_form, list_runs, sse
+from softmaxreg.serve.schemas import error_responses
+from softmaxreg.serve.training import (
+    MAX_BATCH_SIZE,
+    MAX_EPOCHS,
+    RunManager,
+    TrainingConflictError,
+    config_from_form,
+    list_runs,
+    sse,
+)
 
 KEEP_ALIVE = 15.0  # seconds between comments on a quiet stream, so proxies and browsers keep it open
 OFF = "Training from the page is off on this server; start it with: softmaxreg serve --allow-training [RUN_DIR]."
@@ -33,7 +42,7 @@ def training(request: Request) -> RunManager:
 
 
 router = APIRouter(prefix="/api", tags=["training"], dependencies=[Depends(training)],
-                   responses={403: {"description": "training is off (no --allow-training)"}})  # fmt: skip
+                   responses=error_responses(400, 401, 403, 422))  # fmt: skip
 
 
 class TrainRequest(BaseModel):
@@ -43,16 +52,27 @@ class TrainRequest(BaseModel):
     options, so that a bad value gets the CLI's one-line message (status 422).
     """
 
-    recipe: Any = Field("seed", description="seed (the book's settings) or best", examples=["seed"])
-    model: Any = Field(None, description="concise or scratch", examples=["concise"])
-    epochs: Any = Field(None, description=f"a whole number from 1 to {MAX_EPOCHS}", examples=[3])
-    lr: Any = Field(None, description="learning rate, a positive number", examples=[0.1])
-    batch_size: Any = Field(None, description="a positive integer", examples=[256])
-    weight_decay: Any = Field(None, description="a non-negative number", examples=[0])
+    recipe: Any = Field("seed", description="seed (the book's settings) or best", examples=["seed"],
+                        json_schema_extra={"enum": ["seed", "best"]})  # fmt: skip
+    model: Any = Field(None, description="concise or scratch", examples=["concise"],
+                       json_schema_extra={"enum": ["concise", "scratch", None], "nullable": True})  # fmt: skip
+    epochs: Any = Field(None, description=f"a whole number from 1 to {MAX_EPOCHS}", examples=[3],
+                        json_schema_extra={"type": "integer", "minimum": 1, "maximum": MAX_EPOCHS,
+                                           "nullable": True})  # fmt: skip
+    lr: Any = Field(None, description="learning rate, a positive number", examples=[0.1],
+                    json_schema_extra={"type": "number", "minimum": 0,
+                                       "nullable": True})  # fmt: skip
+    batch_size: Any = Field(None, description=f"a positive integer, at most {MAX_BATCH_SIZE}", examples=[256],
+                            json_schema_extra={"type": "integer", "minimum": 1, "maximum": MAX_BATCH_SIZE,
+                                               "nullable": True})  # fmt: skip
+    weight_decay: Any = Field(None, description="a non-negative number", examples=[0],
+                              json_schema_extra={"type": "number", "minimum": 0,
+                                                 "nullable": True})  # fmt: skip
 
 
 class ServeRequest(BaseModel):
-    run: str = Field(description="the name of a run folder of the runs directory (GET /api/runs)")
+    run: str = Field(description="the name of a run folder of the runs directory (GET /api/runs)",
+                     json_schema_extra={"maxLength": 255})  # fmt: skip
 
 
 def _conflict(err: TrainingConflictError) -> HTTPException:
@@ -68,7 +88,7 @@ async def train_state(manager: RunManager = Depends(training)) -> dict[str, Any]
     return {**manager.snapshot(), "recipes": recipes, "max_epochs": MAX_EPOCHS, "classes": classes}
 
 
-@router.post("/train", status_code=202, responses={409: {"description": "a run is training already"}})
+@router.post("/train", status_code=202, responses=error_responses(409))
 async def start(body: TrainRequest, manager: RunManager = Depends(training)) -> dict[str, Any]:
     """Start a run in a worker process (one at a time); watch it on ``GET /api/train/events``."""
     try:
@@ -81,7 +101,7 @@ async def start(body: TrainRequest, manager: RunManager = Depends(training)) -> 
         raise _conflict(err) from None
 
 
-@router.post("/train/stop", responses={409: {"description": "no run is training"}})
+@router.post("/train/stop", responses=error_responses(409))
 async def stop(manager: RunManager = Depends(training)) -> dict[str, Any]:
     """Stop the run as Ctrl-C does: after the current step; its folder keeps the completed epochs (resumable)."""
     try:
@@ -121,7 +141,7 @@ async def runs(manager: RunManager = Depends(training)) -> dict[str, Any]:
     return {"runs_dir": str(manager.runs_dir), "serving": manager.snapshot()["serving"], "runs": listed}
 
 
-@router.post("/runs/serve", responses={409: {"description": "that run is training now"}})
+@router.post("/runs/serve", responses=error_responses(409))
 async def serve(body: ServeRequest, manager: RunManager = Depends(training)) -> dict[str, Any]:
     """Predict with another run folder of the runs directory from now on."""
     try:
