@@ -71,16 +71,17 @@ def load_image(path: str | os.PathLike[str]) -> Any:
         raise ImageError(f"Expected an image file; {path} is a folder.") from None
 
 
-def read_image_bytes(data: bytes, name: str, max_pixels: int = UPLOAD_MAX_PIXELS) -> Any:
+def read_image_bytes(data: bytes, name: str, max_pixels: int = UPLOAD_MAX_PIXELS, colour: bool = False) -> Any:
     """`load_image` for an image held in memory (an upload), its errors naming it ``name``; at most
-    ``max_pixels`` pixels (width × height, read from the header before anything is decoded).
+    ``max_pixels`` pixels (width × height, read from the header before anything is decoded). A JPEG
+    is decoded in grey unless ``colour`` (for a colour run) asks for its colours.
 
     Examples:
         >>> read_image_bytes(b"", "upload.png")
         Traceback (most recent call last):
         softmaxreg.errors.ImageError: Expected an image in upload.png; got an empty file (0 bytes).
     """
-    return _open_checked(io.BytesIO(data), name, lambda: len(data) == 0, max_pixels)
+    return _open_checked(io.BytesIO(data), name, lambda: len(data) == 0, max_pixels, colour)
 
 
 def image_pixels(data: bytes, name: str, max_pixels: int = UPLOAD_MAX_PIXELS) -> int:
@@ -105,14 +106,14 @@ def image_pixels(data: bytes, name: str, max_pixels: int = UPLOAD_MAX_PIXELS) ->
     return width * height
 
 
-def _open_checked(source: Any, name: str, is_empty: Any, max_pixels: int | None = None) -> Any:
+def _open_checked(source: Any, name: str, is_empty: Any, max_pixels: int | None = None, colour: bool = False) -> Any:
     """Decode ``source`` (a path or a binary file); every failure is an `ImageError` naming ``name``."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)  # refuse, do not just warn
-            image = _decode(source, name, max_pixels)
+            image = _decode(source, name, max_pixels, colour)
     except (FileNotFoundError, IsADirectoryError):
         raise
     except UnidentifiedImageError:
@@ -144,7 +145,7 @@ class _TooManyPixels(ValueError):
     """More pixels than the caller allows (below Pillow's own limit)."""
 
 
-def _decode(source: Any, name: str, max_pixels: int | None = None) -> Any:
+def _decode(source: Any, name: str, max_pixels: int | None = None, colour: bool = False) -> Any:
     from PIL import Image
 
     with Image.open(source) as image:  # reads the header only: the size is known, nothing is decoded yet
@@ -152,7 +153,8 @@ def _decode(source: Any, name: str, max_pixels: int | None = None) -> Any:
             raise _TooManyPixels(f"({image.width * image.height} pixels)")
         frames = getattr(image, "n_frames", 1)
         orientation = image.getexif().get(0x0112)  # EXIF orientation, applied once the image is small
-        image.draft("L", (WORK_EDGE, WORK_EDGE))  # JPEG: decode a reduced grey image, much faster for photos
+        # JPEG: decode a reduced image (grey unless the colours are wanted), much faster for photos
+        image.draft("RGB" if colour else "L", (WORK_EDGE, WORK_EDGE))
         image.load()
         if frames > 1 and image.format != "MPO":  # MPO: a phone photo and its previews, the first is the photo
             logger.warning("%s has %d frames; using the first.", name, frames)

@@ -103,7 +103,8 @@ async def _on_multipart(request: Request, err: Exception) -> JSONResponse:
 
 async def _on_unavailable(request: Request, err: Exception) -> JSONResponse:
     message = str(err)
-    if isinstance(err, NoTestSetError) and not request.scope.get("softmaxreg.authorized"):
+    private = isinstance(err, NoTestSetError) and err.names_server_folders
+    if private and not request.scope.get("softmaxreg.authorized"):
         # the places tried are the server's folders: said only to a request with the token (and in the log)
         message = ("The Fashion-MNIST test set is not available on the server: the server's log says where it "
                    "looked; start it with --data-dir DIR.")  # fmt: skip

@@ -41,25 +41,17 @@ def prepare_upload(run: ServedRun, data: bytes, name: str, invert: str) -> tuple
         raise BadInputError(f"This run takes table rows ({names}...), not images: POST them to /api/predict/features.")
     if run.is_fashion_mnist_like:
         return prepare_image_bytes(data, name, invert, run.input_size)
-    return resize_as_trained(read_image_bytes(data, name), run, invert)
+    return resize_as_trained(read_image_bytes(data, name, colour=run.spec.channels == 3), run, invert)
 
 
 def resize_as_trained(image: Any, run: ServedRun, invert: str) -> tuple[np.ndarray, bool]:
-    """A Pillow image resized to the run's ``H×W`` (Lanczos), grey or RGB, inverted when asked."""
-    from PIL import Image
-
-    from softmaxreg.runs.images import to_grey
+    """A Pillow image as training made the run's images (`softmaxreg.datasets.convert.to_array`: grey or
+    RGB, transparency over white, Lanczos to ``H×W``), inverted when asked: ``(H, W)`` or ``(3, H, W)``."""
+    from softmaxreg.datasets.convert import to_array
 
     spec = run.spec
-    if spec.channels == 1:
-        grey = Image.fromarray(np.clip(np.rint(to_grey(image)), 0, 255).astype(np.uint8))
-        pixels = np.asarray(grey.resize((spec.width, spec.height), Image.Resampling.LANCZOS))  # (H, W)
-    else:
-        if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-            backdrop = Image.new("RGBA", image.size, (255, 255, 255, 255))  # transparency: shown on white
-            image = Image.alpha_composite(backdrop, image.convert("RGBA"))
-        rgb = image.convert("RGB").resize((spec.width, spec.height), Image.Resampling.LANCZOS)
-        pixels = np.ascontiguousarray(np.asarray(rgb).transpose(2, 0, 1))  # (3, H, W)
+    pixels = to_array(image, spec.channels, (spec.height, spec.width))  # (C, H, W)
+    pixels = pixels[0] if spec.channels == 1 else pixels
     inverted = invert == "yes" or (invert == "auto" and spec.light_on_dark and _light_border(pixels))
     return (255 - pixels if inverted else pixels), inverted
 

@@ -30,7 +30,14 @@ class NoModelError(SoftmaxRegError):
 
 
 class NoTestSetError(SoftmaxRegError):
-    """The Fashion-MNIST test set could not be found on the server, or the run was not trained on it."""
+    """The Fashion-MNIST test set could not be found on the server, or the run was not trained on it.
+
+    ``names_server_folders``: the message lists the places the server looked (said only with the token).
+    """
+
+    def __init__(self, message: str, names_server_folders: bool = False) -> None:
+        super().__init__(message)
+        self.names_server_folders = names_server_folders
 
 
 @dataclass
@@ -55,7 +62,8 @@ class TestSet:
 
     def require(self) -> TestSet:
         if self.images is None:
-            raise NoTestSetError(f"The Fashion-MNIST test set is not available on the server: {self.problem}")
+            message = f"The Fashion-MNIST test set is not available on the server: {self.problem}"
+            raise NoTestSetError(message, names_server_folders=True)
         return self
 
 
