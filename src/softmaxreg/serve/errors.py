@@ -7,7 +7,8 @@
 - 404/405: no such route or method; 503: no model or no test set on the server.
 
 Nothing a client sends reaches the last handler, which turns a bug of ours into a 500 without a
-traceback (logged on the server).
+traceback (logged on the server). The line is in the language the request asks for (``?lang=vi`` or
+``Accept-Language``; English by default): see `softmaxreg.serve.messages`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from softmaxreg.errors import ImageError
+from softmaxreg.serve import messages
 from softmaxreg.serve.multipart import MultipartError
 from softmaxreg.serve.state import NoModelError, NoTestSetError
 
@@ -36,8 +38,19 @@ class BadParameterError(ValueError):
     """A parameter is out of range in a way its declared type cannot say (a test image index): 422."""
 
 
-def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": " ".join(message.split())}, status_code=status, headers=headers)
+def error_response(
+    status: int, message: str, headers: dict[str, str] | None = None, request: Request | None = None
+) -> JSONResponse:
+    """``{"error": message}``, on one line, in the language ``request`` asks for (English without one)."""
+    line = " ".join(message.split())
+    if request is not None:
+        line = messages.localize(line, request_lang(request))
+    return JSONResponse({"error": line}, status_code=status, headers=headers)
+
+
+def request_lang(request: Request) -> str:
+    """``en`` or ``vi``: the request's ``lang`` query parameter, else its ``Accept-Language``, else English."""
+    return messages.pick(request.query_params.get("lang"), request.headers.get("accept-language"))
 
 
 def _validation_message(err: RequestValidationError) -> tuple[int, str]:
@@ -62,7 +75,7 @@ def _shown(value: Any) -> str:
 
 async def _on_validation(request: Request, err: Exception) -> JSONResponse:
     status, message = _validation_message(err)  # type: ignore[arg-type]
-    return error_response(status, message)
+    return error_response(status, message, request=request)
 
 
 async def _on_http(request: Request, err: Exception) -> JSONResponse:
@@ -72,29 +85,31 @@ async def _on_http(request: Request, err: Exception) -> JSONResponse:
         message = f"No such page or endpoint: {request.url.path}. {DOCS_HINT}"
     elif err.status_code == 405:
         message = f"{request.method} is not allowed on {request.url.path}. {DOCS_HINT}"
-    return error_response(err.status_code, message, headers=getattr(err, "headers", None))
+    return error_response(err.status_code, message, headers=getattr(err, "headers", None), request=request)
 
 
 async def _on_bad_input(request: Request, err: Exception) -> JSONResponse:
-    return error_response(400, str(err))
+    return error_response(400, str(err), request=request)
 
 
 async def _on_bad_parameter(request: Request, err: Exception) -> JSONResponse:
-    return error_response(422, str(err))
+    return error_response(422, str(err), request=request)
 
 
 async def _on_multipart(request: Request, err: Exception) -> JSONResponse:
     message = f"Expected a multipart/form-data body with fields named `file`; it does not parse ({err})."
-    return error_response(400, message)
+    return error_response(400, message, request=request)
 
 
 async def _on_unavailable(request: Request, err: Exception) -> JSONResponse:
-    return error_response(503, str(err))
+    return error_response(503, str(err), request=request)
 
 
 async def _on_bug(request: Request, err: Exception) -> JSONResponse:
     logger.exception("internal error on %s %s", request.method, request.url.path)
-    return error_response(500, "Internal server error (a bug in softmaxreg; the server log has the details).")
+    return error_response(
+        500, "Internal server error (a bug in softmaxreg; the server log has the details).", request=request
+    )
 
 
 def add_error_handlers(app: FastAPI) -> None:
