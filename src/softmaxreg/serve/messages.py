@@ -82,6 +82,19 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "`index` must be a test image index, 0..{last}; got {index}.",
         "vi": "`index` phải là chỉ số một ảnh kiểm tra, 0..{last}; nhận được {index}.",
     },
+    "not_image": {
+        "en": "Expected a PNG or JPEG image in {name}; Pillow does not recognise the file.",
+        "vi": "Cần một ảnh PNG hoặc JPEG trong {name}; Pillow không nhận ra tệp này.",
+    },
+    "empty_image": {
+        "en": "Expected an image in {name}; got an empty file (0 bytes).",
+        "vi": "Cần một ảnh trong {name}; nhận được một tệp rỗng (0 byte).",
+    },
+    "damaged_image": {
+        "en": "Expected a complete image in {name}; got a truncated or damaged file (Pillow: {problem}).",
+        "vi": "Cần một ảnh nguyên vẹn trong {name}; nhận được một tệp bị cắt cụt hoặc hỏng (Pillow: {problem}).",
+    },
+    "save_again": {"en": "Save or download it again.", "vi": "Hãy lưu hoặc tải nó lại."},
     "no_mistake": {
         "en": "The model makes no mistake on the test set; there is none to show.",
         "vi": "Mô hình không sai ảnh nào của tập kiểm tra; không có lỗi để xem.",
@@ -170,7 +183,9 @@ def _patterns() -> list[tuple[str, re.Pattern[str]]]:
     patterns = []
     for key, texts in MESSAGES.items():
         parts = re.split(r"\{(\w+)\}", texts["en"])
-        regex = "".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>.+?)" for i, part in enumerate(parts))
+        # a value never runs over the end of a sentence: "Trained 3 epochs into X. The page now..." is two messages
+        value = r"(?:(?!\.\s+[A-Z]).)+?"
+        regex = "".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>{value})" for i, part in enumerate(parts))
         patterns.append((key, re.compile(regex + r"\Z", re.DOTALL)))
     return sorted(patterns, key=lambda item: -len(MESSAGES[item[0]]["en"]))
 
