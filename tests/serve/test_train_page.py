@@ -53,7 +53,7 @@ def test_a_run_started_from_the_panel_is_watched_live_and_then_answers_uploads(b
     page.click("#train-start")
     expect(page.locator("#train-message")).to_have_text("“Epochs (1–50)” must be a whole number from 1 to 50 on the "
                                                         "page; got 60. Train longer runs with softmaxreg train.")  # fmt: skip
-    assert page.evaluate("document.activeElement.id") == "train-epochs"  # the form's field, named by its label
+    expect(page.locator("#train-epochs")).to_be_focused()  # the form's field, named by its label
     assert page.get_attribute("#train-epochs", "aria-invalid") == "true"
     assert (
         [error for error in watch.errors if "422" in error] == watch.errors != []
@@ -65,7 +65,7 @@ def test_a_run_started_from_the_panel_is_watched_live_and_then_answers_uploads(b
     page.locator("#train-start").focus()
     page.keyboard.press("Enter")
     expect(page.locator("#train-stop")).to_be_enabled()
-    assert page.evaluate("document.activeElement.id") == "train-stop"  # not <body>: Start is disabled now
+    expect(page.locator("#train-stop")).to_be_focused()  # not <body>: Start is disabled now
     expect(page.locator("#train-batch")).to_contain_text("batch")  # progress within the epoch
     expect(page.locator("#train-runs tr.live")).to_contain_text("training now")  # listed while it trains
 
@@ -116,7 +116,7 @@ def test_a_run_started_from_the_panel_is_watched_live_and_then_answers_uploads(b
     page.click("#train-start")  # the next run: the last one's "now predicts with" is over
     expect(page.locator("#status")).to_have_text("")
     page.click("#train-stop")
-    assert page.evaluate("document.activeElement.id") == "train-state"
+    expect(page.locator("#train-state")).to_be_focused()
     expect(page.locator("#train-state")).to_have_attribute("data-status", "stopped")
     page.select_option("#lang", "vi")  # how it ended, in the page's language (the server's message)
     expect(page.locator("#train-state")).to_contain_text("Đã dừng")

@@ -102,11 +102,12 @@ function markInvalid(name) {
 
 // Stop: Stop is disabled at once, so the focus goes to the run's status line, which says it is stopping.
 async function stop() {
+  $("train-state").focus();
   try {
     await postJSON(`/api/train/stop?lang=${lang}`, {});
-    $("train-state").focus();
   } catch (error) {
     message(error.message, true);
+    $("train-stop").focus();
   }
 }
 
