@@ -64,12 +64,15 @@ def test_a_run_of_named_features_gets_a_form_and_a_table_of_weights(browser, ser
     expect(page.locator("#features")).to_be_visible()
     assert not page.locator("#canvas").is_visible() and not page.locator("#image-inputs").is_visible()
     assert page.locator("#feature-fields label").all_inner_texts() == FEATURES
+    expect(page.locator("#input-title")).to_have_text("Your example")
+    assert "Fashion-MNIST" not in page.locator(".lead").inner_text()
     for i, value in enumerate(["5.1", "3.5", "1.4", "0.2"]):
         page.get_by_label(FEATURES[i], exact=True).fill(value)
     page.get_by_role("button", name="Predict").click()
     expect(page.locator("#top li .name").first).to_have_text("virginica")
     assert sent == [{"rows": [{"sepal length": 5.1, "sepal width": 3.5, "petal length": 1.4, "petal width": 0.2}]}]
     expect(page.locator("#prediction-source")).to_contain_text("your example")
+    expect(page.locator("#scores caption")).to_contain_text("All 3 classes")
     weights_table = page.locator("#weights tbody tr")
     expect(weights_table).to_have_count(4)
     assert weights_table.first.locator("th").inner_text() == "sepal length"
@@ -99,6 +102,7 @@ def test_an_rgb_run_has_no_drawing_pad_and_colour_templates(browser, server):
     page.goto(server + "/")
     expect(page.locator("#explain-class option")).to_have_count(3)
     assert not page.locator("#canvas").is_visible() and page.locator("#file").count() == 1
+    expect(page.locator("#prediction-source")).to_have_text("Choose, drop or paste an image.")  # no "draw"
     red, green, blue = page.evaluate("""() => { const c = document.getElementById('template');
       const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let s = [0, 0, 0];
       for (let i = 0; i < d.length; i += 4) { s[0] += d[i]; s[1] += d[i + 1]; s[2] += d[i + 2]; } return s; }""")

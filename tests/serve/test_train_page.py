@@ -115,6 +115,9 @@ def test_a_run_started_from_the_panel_is_watched_live_and_then_answers_uploads(b
     page.fill("#train-epochs", "1")
     page.click("#train-start")  # the next run: the last one's "now predicts with" is over
     expect(page.locator("#status")).to_have_text("")
+    expect(page.locator("#train-batch")).to_contain_text(
+        "batch"
+    )  # training (a Stop while the worker starts is another story)
     page.click("#train-stop")
     expect(page.locator("#train-state")).to_be_focused()
     expect(page.locator("#train-state")).to_have_attribute("data-status", "stopped")

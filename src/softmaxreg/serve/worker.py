@@ -63,7 +63,7 @@ class Reporter:
 
     def on_train_batch_end(self, trainer: Any, model: Any, loss: Any) -> None:
         size = getattr(trainer, "_batch_size", 1) or 1
-        self._window[0] += float(loss) * size  # one sync a step: the worker trains on the CPU
+        self._window[0] += float(loss.detach()) * size  # one sync a step: the worker trains on the CPU
         self._window[1] += size
         batch = (trainer.train_batch_idx - 1) % trainer.num_train_batches + 1
         if batch in window_ends(trainer.num_train_batches):

@@ -28,6 +28,8 @@ function render() {
   if (spec.kind === "features") { renderWeights(label); return; }
   document.getElementById("seen-caption").textContent = t("explain.seen", { height: spec.height, width: spec.width });
   const template = channelsOf(state.model.templates[label]);
+  const caption = document.getElementById("template-caption");
+  caption.textContent = t(template.length === 3 ? "explain.template-rgb" : "explain.template");
   if (template.length === 3) drawRGB(document.getElementById("template"), template, templateLimit);
   else drawMap(document.getElementById("template"), template[0], templateLimit);
   const result = state.result;

@@ -16,7 +16,11 @@ const WORDS = {
     "input.pasted": "the pasted image",
     "prediction.title": "What the model sees",
     "prediction.empty": "Choose, drop, paste or draw an image.",
-    "prediction.all": "All ten classes: score (logit) and probability. Choose a class to see why.",
+    "prediction.empty-file": "Choose, drop or paste an image.",
+    "prediction.empty-features": "Type or paste an example.",
+    "explain.template-rgb": "Template w_c in colour: grey is 0; a colour brighter than grey raises the score",
+    "prediction.all": "All {n} classes: score (logit) and probability. Choose a class to see why.",
+    "lead-own": "A linear classifier: one template of weights per class, one score per class (template · input + bias), and the softmax of those scores.",
     "prediction.class": "Class",
     "prediction.score": "Score",
     "prediction.probability": "Probability",
@@ -92,7 +96,11 @@ const WORDS = {
     "input.pasted": "ảnh đã dán",
     "prediction.title": "Mô hình thấy gì",
     "prediction.empty": "Chọn, thả, dán hoặc vẽ một ảnh.",
-    "prediction.all": "Cả mười lớp: điểm (logit) và xác suất. Chọn một lớp để xem lý do.",
+    "prediction.empty-file": "Chọn, thả hoặc dán một ảnh.",
+    "prediction.empty-features": "Nhập hoặc dán một mẫu.",
+    "explain.template-rgb": "Mẫu w_c theo màu: xám là 0; màu sáng hơn xám làm tăng điểm",
+    "prediction.all": "Cả {n} lớp: điểm (logit) và xác suất. Chọn một lớp để xem lý do.",
+    "lead-own": "Bộ phân loại tuyến tính: mỗi lớp một mẫu trọng số, một điểm (mẫu · đầu vào + độ chệch), và softmax của các điểm đó.",
     "prediction.class": "Lớp",
     "prediction.score": "Điểm",
     "prediction.probability": "Xác suất",
@@ -186,8 +194,10 @@ export function setLang(value) {
   lang = value in WORDS ? value : "en";
   document.documentElement.lang = lang;
   document.getElementById("lang").value = lang;
+  const classes = state.model ? state.model.classes.en.length : 10;
+  const n = classes === 10 ? { en: "ten", vi: "mười" }[lang] : String(classes);
   for (const element of document.querySelectorAll("[data-i18n]")) {
-    element.textContent = t(element.dataset.i18n, { height: 28, width: 28 });
+    element.textContent = t(element.dataset.i18n, { height: 28, width: 28, n });
   }
   for (const element of document.querySelectorAll("[data-i18n-label]")) {
     element.setAttribute("aria-label", t(element.dataset.i18nLabel));

@@ -131,6 +131,14 @@ function adapt() {
   const features = spec.kind === "features";
   document.getElementById("image-inputs").hidden = features;
   document.getElementById("features").hidden = !features;
+  const title = document.getElementById("input-title");
+  title.dataset.i18n = features ? "input.features-title" : "input.title";
+  title.textContent = t(title.dataset.i18n);
+  if (state.model.input) { // a run of your own data, not Fashion-MNIST
+    const lead = document.querySelector(".lead");
+    lead.dataset.i18n = "lead-own";
+    lead.textContent = t("lead-own");
+  }
   if (features) { featureForm(spec.feature_names || []); return; }
   const padded = spec.channels === 1 && spec.height <= PAD_MAX && spec.width <= PAD_MAX;
   document.querySelector(".draw").hidden = !padded;

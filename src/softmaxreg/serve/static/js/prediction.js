@@ -1,7 +1,7 @@
 // The prediction view: the top classes with probability bars, and every class's score and probability.
 // Before the first prediction it says how to make one (and shows no empty table).
 import { className, number, percent, t } from "./i18n.js";
-import { on, select, state } from "./state.js";
+import { inputSpec, on, select, state } from "./state.js";
 
 const TOP = 3;
 let noModel = false;
@@ -22,7 +22,10 @@ function render() {
   body.replaceChildren();
   table.hidden = !result;
   if (!result) {
-    source.textContent = t(noModel && document.body.dataset.training === "on" ? "prediction.nomodel" : "prediction.empty");
+    const spec = inputSpec();
+    const how = spec.kind === "features" ? "prediction.empty-features"
+      : spec.channels === 1 && spec.height <= 64 && spec.width <= 64 ? "prediction.empty" : "prediction.empty-file";
+    source.textContent = t(noModel && document.body.dataset.training === "on" ? "prediction.nomodel" : how);
     return;
   }
   source.textContent = t("prediction.of", { source: sourceText() }) + (result.inverted ? " " + t("prediction.inverted") : "");
