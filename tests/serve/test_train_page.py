@@ -116,12 +116,22 @@ def test_a_run_started_from_the_panel_is_watched_live_and_then_answers_uploads(b
     expect(runs).to_have_count(1)
     expect(runs.first).to_contain_text("3/3")
     page.screenshot(path=ARTIFACTS / "train-desktop.png", full_page=True)
+
+    phone = browser.new_page(
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
+    phone_watch = Watch(phone)
+    phone.goto(training_server + "/")  # a page opened later gets the last run's curves and templates
+    expect(phone.locator("#train-templates canvas")).to_have_count(10)
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    phone.screenshot(path=ARTIFACTS / "train-phone.png", full_page=True)
+    phone_watch.check(training_server)
+    phone.close()
+
     page.fill("#train-epochs", "1")
     page.click("#train-start")  # the next run: the last one's "now predicts with" is over
     expect(page.locator("#status")).to_have_text("")
-    expect(page.locator("#train-batch")).to_contain_text(
-        "batch"
-    )  # training (a Stop while the worker starts is another story)
+    expect(page.locator("#train-batch")).to_contain_text("batch")  # training (not a Stop while the worker starts)
     page.click("#train-stop")
     expect(page.locator("#train-state")).to_be_focused()
     expect(page.locator("#train-state")).to_have_attribute("data-status", "stopped")
@@ -129,14 +139,3 @@ def test_a_run_started_from_the_panel_is_watched_live_and_then_answers_uploads(b
     expect(page.locator("#train-state")).to_contain_text("Đã dừng")
     watch.check(training_server)
     page.close()
-
-    phone = browser.new_page(
-        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
-    )
-    watch = Watch(phone)
-    phone.goto(training_server + "/")  # a page opened later gets the last run's curves and templates
-    expect(phone.locator("#train-templates canvas")).to_have_count(10)
-    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
-    phone.screenshot(path=ARTIFACTS / "train-phone.png", full_page=True)
-    watch.check(training_server)
-    phone.close()
