@@ -82,9 +82,13 @@ def test_axe_finds_nothing_on_the_page_in_any_state(browser, server):
     page.close()
 
     phone, watch = open_page(browser, server, PHONE, "?lang=vi")
+    assert axe(phone, "a11y-phone-first-load") == []
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390  # the matrix fits: no sideways scroll
     labels = phone.locator("#matrix th[scope='row']")
     assert all(box["x"] >= 0 for box in (labels.nth(i).bounding_box() for i in range(labels.count())))  # none cut
+    phone.set_input_files("#file", str(ROOT / "examples" / "images" / "trouser.png"))
+    expect(phone.locator("#top li .name").first).to_have_text("quần dài")
+    assert axe(phone, "a11y-phone-prediction") == []
     phone.locator("#matrix button[data-label='9'][data-predicted='9']").click()
     expect_loaded(phone.locator("#cell .grid img"))
     assert axe(phone, "a11y-phone-test-set") == []
