@@ -22,11 +22,16 @@ $(VENV)/.installed-test: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(BIN)/softmaxreg train
 
-test: $(VENV)/.installed-test
+# axe-core for the page's accessibility tests, pinned in package.json / package-lock.json
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+test: $(VENV)/.installed-test node_modules/.installed
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_train.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) build node_modules *.egg-info src/*.egg-info .pytest_cache .hypothesis

@@ -241,3 +241,10 @@ def test_the_test_set_browser_endpoints(client):
     assert np.asarray(Image.open(io.BytesIO(png.content))).tolist() == mistake["pixels"]
     run = client.get("/api/run").json()
     assert run["test_accuracy"] == pytest.approx(info["accuracy"]) and len(run["history"]) == 3
+
+
+def test_the_run_gives_the_boards_training_loss_several_times_an_epoch(client):
+    run = client.get("/api/run").json()
+    points = run["train_points"]  # from the run folder's board (resume.json): d2l's two points an epoch
+    assert len(points) == 2 * len(run["history"]) and all(0 < x <= len(run["history"]) for x, _ in points)
+    assert points[0][1] > points[-1][1]

@@ -139,6 +139,16 @@ def test_a_page_trains_its_first_model_live_and_then_predicts_with_it(client, tr
     ]
     assert len(templates[-1][1]) == 10 and len(templates[-1][1][0]) == 28 and len(templates[-1][1][0][0]) == 28
     assert first_epoch["templates"] != templates[-1][1]  # the templates moved in epoch 2
+    # the book's board: the training loss 8 times an epoch, the first epoch included, with the templates of the moment
+    points = [data["point"] for name, data in seen if name == "point"]
+
+    def eighths(epochs):  # x: the epoch where the batch that closes each window ends
+        return pytest.approx([k / 8 for k in range(1, 8 * epochs + 1)], abs=0.01)
+
+    assert [x for x, _ in first_epoch["points"]] == eighths(1)
+    assert [x for x, _ in end["points"]] == eighths(2) and points == end["points"][8:]
+    assert first_epoch["points"][0][1] > first_epoch["points"][-1][1]  # the first epoch is where the loss falls most
+    assert all(len(data["templates"]) == 10 for name, data in seen if name == "point")
 
     run_dir = runs_dir / end["run"]
     files = {p.name for p in run_dir.iterdir()} - {".lock"}

@@ -7,7 +7,8 @@
 - 404/405: no such route or method; 503: no model or no test set on the server.
 
 Nothing a client sends reaches the last handler, which turns a bug of ours into a 500 without a
-traceback (logged on the server).
+traceback (logged on the server). The line is in the language the request asks for (``?lang=vi`` or
+``Accept-Language``; English by default): see `softmaxreg.serve.messages`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from softmaxreg.errors import ImageError
+from softmaxreg.serve import messages
 from softmaxreg.serve.multipart import MultipartError
 from softmaxreg.serve.state import NoModelError, NoTestSetError
 
@@ -49,8 +51,20 @@ def shorten(value: Any, limit: int = SHOWN) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": shorten(message, MAX_MESSAGE)}, status_code=status, headers=headers)
+def error_response(
+    status: int, message: str, headers: dict[str, str] | None = None, request: Request | None = None
+) -> JSONResponse:
+    """``{"error": message}``, on one line (cut to `MAX_MESSAGE`), in the language ``request`` asks for
+    (English without one)."""
+    line = " ".join(message.split())
+    if request is not None:
+        line = messages.localize(line, request_lang(request))
+    return JSONResponse({"error": shorten(line, MAX_MESSAGE)}, status_code=status, headers=headers)
+
+
+def request_lang(request: Request) -> str:
+    """``en`` or ``vi``: the request's ``lang`` query parameter, else its ``Accept-Language``, else English."""
+    return messages.pick(request.query_params.get("lang"), request.headers.get("accept-language"))
 
 
 def _validation_message(err: RequestValidationError) -> tuple[int, str]:
@@ -75,7 +89,7 @@ def _shown(value: Any) -> str:
 
 async def _on_validation(request: Request, err: Exception) -> JSONResponse:
     status, message = _validation_message(err)  # type: ignore[arg-type]
-    return error_response(status, message)
+    return error_response(status, message, request=request)
 
 
 async def _on_http(request: Request, err: Exception) -> JSONResponse:
@@ -85,20 +99,20 @@ async def _on_http(request: Request, err: Exception) -> JSONResponse:
         message = f"No such page or endpoint: {shorten(request.url.path)}. {DOCS_HINT}"
     elif err.status_code == 405:
         message = f"{shorten(request.method)} is not allowed on {shorten(request.url.path)}. {DOCS_HINT}"
-    return error_response(err.status_code, message, headers=getattr(err, "headers", None))
+    return error_response(err.status_code, message, headers=getattr(err, "headers", None), request=request)
 
 
 async def _on_bad_input(request: Request, err: Exception) -> JSONResponse:
-    return error_response(400, str(err))
+    return error_response(400, str(err), request=request)
 
 
 async def _on_bad_parameter(request: Request, err: Exception) -> JSONResponse:
-    return error_response(422, str(err))
+    return error_response(422, str(err), request=request)
 
 
 async def _on_multipart(request: Request, err: Exception) -> JSONResponse:
     message = f"Expected a multipart/form-data body with fields named `file`; it does not parse ({err})."
-    return error_response(400, message)
+    return error_response(400, message, request=request)
 
 
 async def _on_unavailable(request: Request, err: Exception) -> JSONResponse:
@@ -108,12 +122,14 @@ async def _on_unavailable(request: Request, err: Exception) -> JSONResponse:
         # the places tried are the server's folders: said only to a request with the token (and in the log)
         message = ("The Fashion-MNIST test set is not available on the server: the server's log says where it "
                    "looked; start it with --data-dir DIR.")  # fmt: skip
-    return error_response(503, message)
+    return error_response(503, message, request=request)
 
 
 async def _on_bug(request: Request, err: Exception) -> JSONResponse:
     logger.exception("internal error on %s %s", request.method, request.url.path)
-    return error_response(500, "Internal server error (a bug in softmaxreg; the server log has the details).")
+    return error_response(
+        500, "Internal server error (a bug in softmaxreg; the server log has the details).", request=request
+    )
 
 
 def add_error_handlers(app: FastAPI) -> None:

@@ -189,6 +189,9 @@ class RunSummary(BaseModel):
     summary: dict[str, float | int | None] = Field(description="summary of metrics.csv: epochs, val_acc, best epoch...")
     test_accuracy: float | None = Field(description="accuracy on the 10,000 test images, when the server has them")
     history: list[dict[str, float]] = Field(description="metrics.csv: one row per epoch")
+    train_points: list[list[float]] = Field(
+        default_factory=list, description="the training loss as [epoch, loss] points, several per epoch (may be empty)"
+    )
 
 
 class TestSetInfo(BaseModel):

@@ -2,9 +2,10 @@
 
 A `RunManager` lives on ``app.state.training`` (None without the flag). It starts the worker
 process (`softmaxreg.serve.worker`, ``softmaxreg train``'s own steps), reads its JSON lines on the
-event loop, keeps the live state of the run (settings, one metrics row and the ten templates per
-epoch, progress within the epoch, how it ended) and sends every change to the pages listening
-(server-sent events). A page that connects, or reconnects after a reload, gets the whole state first.
+event loop, keeps the live state of the run (settings, one metrics row per epoch, the windowed
+training loss several times an epoch with the ten templates of that moment, progress within the
+epoch, how it ended) and sends every change to the pages listening (server-sent events, in each
+page's language). A page that connects, or reconnects after a reload, gets the whole state first.
 When a run finishes, its model takes the place of the served one. The worker runs in a session of
 its own: only this manager stops it (SIGINT, as Ctrl-C), so a Ctrl-C in the server's terminal
 reaches it once. It starts with a safe import path (never the server's working folder, where a
@@ -34,6 +35,7 @@ from softmaxreg.runs import folder
 from softmaxreg.runs.config import TrainConfig
 from softmaxreg.runs.recipes import RECIPE_CHOICES, RECIPES
 from softmaxreg.serve.errors import shorten
+from softmaxreg.serve.messages import localize
 from softmaxreg.serve.state import ModelStore, ServedRun
 
 logger = logging.getLogger(__name__)
@@ -139,8 +141,8 @@ class RunManager:
         self.store = store
         self.process: asyncio.subprocess.Process | None = None
         self.state: dict[str, Any] = {"status": "idle", "run": None, "config": None, "history": [], "templates": None,
-                                      "progress": None, "message": "", "model_version": 0}  # fmt: skip
-        self._listeners: set[asyncio.Queue[str | None]] = set()
+                                      "points": [], "progress": None, "message": "", "model_version": 0}  # fmt: skip
+        self._listeners: dict[asyncio.Queue[str | None], str] = {}  # each page's queue -> its language
         self._follower: asyncio.Task[None] | None = None
         self._end: dict[str, Any] | None = None  # the worker's last line
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -150,22 +152,23 @@ class RunManager:
     def running(self) -> bool:
         return self.state["status"] in LIVE
 
-    def snapshot(self) -> dict[str, Any]:
-        """The whole live state, and the run served now (a page that connects starts from it)."""
+    def snapshot(self, lang: str = "en") -> dict[str, Any]:
+        """The whole live state, and the run served now (a page that connects starts from it), in ``lang``."""
         serving = self.store.run.run_dir if self.store.has_run else None
         name = serving.name if serving is not None and serving.parent.resolve() == self.runs_dir.resolve() else serving
-        return {**self.state, "serving": None if name is None else str(name), "runs_dir": str(self.runs_dir)}
+        return {**self.state, "message": localize(self.state["message"], lang),
+                "serving": None if name is None else str(name), "runs_dir": str(self.runs_dir)}  # fmt: skip
 
     # -- listeners ---------------------------------------------------------------------------------
 
-    def listen(self) -> asyncio.Queue[str | None]:
-        """A queue of the server-sent events to come; None in it ends the stream."""
+    def listen(self, lang: str = "en") -> asyncio.Queue[str | None]:
+        """A queue of the server-sent events to come, their messages in ``lang``; None in it ends the stream."""
         self._loop = asyncio.get_running_loop()
         queue: asyncio.Queue[str | None] = asyncio.Queue(LISTENER_BACKLOG)
         if self._closing:
             queue.put_nowait(None)
         else:
-            self._listeners.add(queue)
+            self._listeners[queue] = lang
         return queue
 
     def close_streams(self) -> None:
@@ -176,21 +179,23 @@ class RunManager:
 
     def _end_streams(self) -> None:
         for queue in list(self._listeners):
-            self._listeners.discard(queue)
+            self._listeners.pop(queue, None)
             if queue.full():
                 queue.get_nowait()
             queue.put_nowait(None)
 
     def unlisten(self, queue: asyncio.Queue[str | None]) -> None:
-        self._listeners.discard(queue)
+        self._listeners.pop(queue, None)
 
     def _publish(self, event: str = "state", data: dict[str, Any] | None = None) -> None:
-        message = sse(event, self.snapshot() if data is None else data)  # serialised once for every page
-        for queue in list(self._listeners):
+        texts: dict[str, str] = {}  # serialised once per language for every page
+        for queue, lang in list(self._listeners.items()):
+            if lang not in texts:
+                texts[lang] = sse(event, self.snapshot(lang) if data is None else data)
             try:
-                queue.put_nowait(message)
+                queue.put_nowait(texts[lang])
             except asyncio.QueueFull:  # a page that stopped reading: end its stream; EventSource reconnects
-                self._listeners.discard(queue)
+                self._listeners.pop(queue, None)
                 queue.get_nowait()
                 queue.put_nowait(None)
 
@@ -209,7 +214,7 @@ class RunManager:
         # claimed before the first await: a second start that arrives while the process spawns gets a 409
         before = dict(self.state)
         self.state.update(status="starting", run=None, config=config.to_dict(), history=[], templates=None,
-                          progress=None, message="", worker_pid=None)  # fmt: skip
+                          points=[], progress=None, message="", worker_pid=None)  # fmt: skip
         self._end = None
         settings = {"config": config.to_dict(), "runs_dir": str(self.runs_dir), "data_dir": self.data_dir}
         try:
@@ -266,6 +271,12 @@ class RunManager:
             if self.state["status"] == "starting":
                 self.state["status"] = "running"
             self._publish("progress", self.state["progress"])
+            return
+        if kind == "point":  # the board's training loss, a fraction of an epoch further
+            point = [message["x"], message["train_loss"]]
+            self.state["points"].append(point)
+            self.state["templates"] = message["templates"]
+            self._publish("point", {"point": point, "templates": message["templates"]})
             return
         if kind == "started":
             self.state.update(run=Path(message["run"]).name, run_path=message["run"])

@@ -7,6 +7,9 @@ object per line:
 
 - ``{"type": "started", "run": RUN_DIR, "epochs": E}`` once the run folder exists;
 - ``{"type": "progress", "epoch": E, "batch": B, "batches": N}`` a few times a second;
+- ``{"type": "point", "x": X, "train_loss": L, "templates": [...]}`` when a window of batches closes,
+  `POINTS_PER_EPOCH` times an epoch (d2l's ProgressBoard: ``L`` is the window's mean training loss and
+  ``X`` the epoch, fractional, where the window ends; the templates refresh at the same pace);
 - ``{"type": "epoch", "metrics": {...}, "templates": [...], "sent_at": UNIX_TIME}`` after each
   epoch is in the run folder (``templates``: the ten 28×28 weight images);
 - ``{"type": "end", "status": "finished|stopped|diverged|failed", "message": ..., "epochs": E}``.
@@ -18,6 +21,7 @@ finds the pipe closed and the worker stops itself the same way.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -27,6 +31,7 @@ from types import SimpleNamespace
 from typing import Any, TextIO
 
 PROGRESS_EVERY = 0.25  # seconds between progress lines: smooth enough, far from a storm
+POINTS_PER_EPOCH = 8  # training-loss points an epoch: the first epoch, where the loss falls most, draws a curve
 
 
 class Channel:
@@ -54,19 +59,43 @@ class Reporter:
         self.channel = channel
         self.input_shape = input_shape
         self._last = 0.0
+        self._window = [0.0, 0]  # the open window's sum of batch losses × batch sizes, and its examples
 
     def on_train_batch_end(self, trainer: Any, model: Any, loss: Any) -> None:
+        size = getattr(trainer, "_batch_size", 1) or 1
+        self._window[0] += float(loss.detach()) * size  # one sync a step: the worker trains on the CPU
+        self._window[1] += size
+        batch = (trainer.train_batch_idx - 1) % trainer.num_train_batches + 1
+        if batch in window_ends(trainer.num_train_batches):
+            total, count = self._window
+            self._window = [0.0, 0]
+            x = round(trainer.epoch + batch / trainer.num_train_batches, 4)  # the epoch where the window ends
+            self.channel.send({"type": "point", "x": x, "train_loss": total / count,
+                               "templates": templates(model, self.input_shape)})  # fmt: skip
         now = time.monotonic()
         if now - self._last >= PROGRESS_EVERY:
             self._last = now
             # train_batch_idx counts the steps of the whole run, this one included
-            self.channel.send({"type": "progress", "epoch": trainer.epoch + 1, "batch": (trainer.train_batch_idx - 1) % trainer.num_train_batches + 1,
+            self.channel.send({"type": "progress", "epoch": trainer.epoch + 1, "batch": batch,
                                "batches": trainer.num_train_batches})  # fmt: skip
 
     def on_epoch_end(self, trainer: Any, model: Any, metrics: dict[str, float]) -> None:
         sent_at = time.time()  # the epoch is in the run folder now (the recorder runs before us)
         self.channel.send({"type": "epoch", "metrics": metrics, "templates": templates(model, self.input_shape),
                            "max_epochs": trainer.max_epochs, "sent_at": sent_at})  # fmt: skip
+
+
+@functools.cache
+def window_ends(num_batches: int, per_epoch: int = POINTS_PER_EPOCH) -> set[int]:
+    """The batches (1-based, within an epoch) that close a window of the training-loss curve.
+
+    Examples:
+        >>> sorted(window_ends(235, 8))
+        [29, 59, 88, 118, 147, 176, 206, 235]
+        >>> sorted(window_ends(3, 8))
+        [1, 2, 3]
+    """
+    return {max(1, round(k * num_batches / per_epoch)) for k in range(1, per_epoch + 1)}
 
 
 def templates(model: Any, input_shape: tuple[int, ...]) -> list[list[list[float]]]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
 from softmaxreg.datasets.labels import LABELS
+from softmaxreg.runs import folder
 from softmaxreg.serve.dependencies import current_run, store
 from softmaxreg.serve.schemas import ModelInfo, RunSummary, error_responses
 from softmaxreg.serve.security import shown_path
@@ -60,10 +63,23 @@ def input_info(run: ServedRun) -> dict[str, Any]:
 async def run_summary(
     request: Request, run: ServedRun = Depends(current_run), models: ModelStore = Depends(store)
 ) -> dict[str, Any]:
-    """The run's training: epochs, accuracies, one row of metrics.csv per epoch, and the test accuracy."""
+    """The run's training: epochs, accuracies, one row of metrics.csv per epoch, the training loss as the
+    board drew it (several points an epoch), and the test accuracy."""
     test_accuracy = None
     if models.test_set.images is not None and run.is_fashion_mnist():
         predicted, _ = run.test_predictions(models.test_set)
         test_accuracy = float((predicted == models.test_set.labels).mean())
     run_name = shown_path(request, run.run_dir)
-    return {"run": run_name, "summary": run.summary, "test_accuracy": test_accuracy, "history": run.history}
+    return {"run": run_name, "summary": run.summary, "test_accuracy": test_accuracy, "history": run.history,
+            "train_points": board_points(run.run_dir)}  # fmt: skip
+
+
+def board_points(run_dir: Path) -> list[list[float]]:
+    """The board's ``train_loss`` points ``[epoch, loss]`` (fractional epochs) that the run folder keeps in
+    its resume state; none when it has none (e.g. a folder copied without it): the page plots per epoch."""
+    try:
+        state = json.loads((Path(run_dir) / folder.RESUME_STATE).read_text(encoding="utf-8"))
+        points = state["board"]["train_loss"]
+        return [[float(x), float(y)] for x, y in points]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 from softmaxreg.datasets.labels import LABELS
 from softmaxreg.errors import ConfigError
 from softmaxreg.runs.recipes import RECIPES
-from softmaxreg.serve.errors import BadParameterError
+from softmaxreg.serve.errors import BadParameterError, request_lang
 from softmaxreg.serve.schemas import error_responses
 from softmaxreg.serve.training import (
     MAX_BATCH_SIZE,
@@ -112,13 +112,16 @@ async def stop(manager: RunManager = Depends(training)) -> dict[str, Any]:
 
 @router.get("/train/events", response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {}}}})  # fmt: skip
-async def events(manager: RunManager = Depends(training)) -> StreamingResponse:
-    """Server-sent events: ``state`` (the whole state: first, then after every change) and ``progress`` (within an epoch)."""
-    queue = manager.listen()
+async def events(request: Request, manager: RunManager = Depends(training)) -> StreamingResponse:
+    """Server-sent events: ``state`` (the whole state: first, then after every change), ``progress`` (within
+    an epoch) and ``point`` (the windowed training loss and the templates, several times an epoch).
+    Messages are in the language asked for (``?lang=vi``: an EventSource cannot set headers)."""
+    lang = request_lang(request)
+    queue = manager.listen(lang)
 
     async def stream() -> AsyncIterator[str]:
         try:
-            yield sse("state", manager.snapshot())
+            yield sse("state", manager.snapshot(lang))
             while True:
                 try:
                     message = await asyncio.wait_for(queue.get(), KEEP_ALIVE)

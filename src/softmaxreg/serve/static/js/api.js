@@ -1,4 +1,5 @@
-// The JSON API, as the page uses it. Every error of the API is {"error": "<one line>"}.
+// The JSON API, as the page uses it. Every error of the API is {"error": "<one line>"}, in the page's
+// language: every request says it (Accept-Language; the API answers in English to a client that does not ask).
 
 async function parse(response) {
   const body = await response.json().catch(() => ({ error: `${response.status} ${response.statusText}` }));
@@ -6,17 +7,21 @@ async function parse(response) {
   return body;
 }
 
+function language() {
+  return { "accept-language": document.documentElement.lang || "en" };
+}
+
 export function getJSON(url) {
-  return fetch(url).then(parse);
+  return fetch(url, { headers: language() }).then(parse);
 }
 
 export function postFile(url, file) {
   const form = new FormData();
   form.append("file", file, file.name || "pasted-image.png");
-  return fetch(url, { method: "POST", body: form }).then(parse);
+  return fetch(url, { method: "POST", body: form, headers: language() }).then(parse);
 }
 
 export function postJSON(url, body) {
-  return fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })
-    .then(parse);
+  const headers = { "content-type": "application/json", ...language() };
+  return fetch(url, { method: "POST", headers, body: JSON.stringify(body) }).then(parse);
 }

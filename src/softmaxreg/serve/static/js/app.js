@@ -15,9 +15,11 @@ export const VIEWS = [input, prediction, explain, testset, summary, train];
 async function start() {
   i18n.init();
   for (const view of VIEWS) view.init();
+  const asked = new URLSearchParams(location.search).get("lang");
   try {
     if ((await getJSON("/api/health")).run === null) { // a server started to train its first model
-      emit("no-model"); // the Train panel offers to train it
+      i18n.setLang(asked || "en");
+      emit("no-model"); // the prediction card says so, and the Train panel offers to train one
       return;
     }
     state.model = await getJSON("/api/model");
@@ -25,7 +27,6 @@ async function start() {
     showStatus(error.message, true);
     return;
   }
-  const asked = new URLSearchParams(location.search).get("lang");
   i18n.setLang(asked || state.model.lang);
   emit("model");
 }

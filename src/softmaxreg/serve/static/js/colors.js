@@ -40,3 +40,23 @@ function draw(canvas, rows, color) {
   }));
   context.putImageData(image, 0, 0);
 }
+
+// A colour run's (C=3) map as a picture: each channel's value around mid-grey (0 at 128), so that a
+// template's colours show which colours raise the class's score.
+export function drawRGB(canvas, channels, limit = maxAbs(channels.flat())) {
+  const [r, g, b] = channels;
+  const rows = r.map((row, y) => row.map((_, x) => [r[y][x], g[y][x], b[y][x]]));
+  draw(canvas, rows, (v) => v.map((c) => Math.round(128 + 127 * Math.max(-1, Math.min(1, c / limit)))));
+}
+
+// An input image (C, H, W) of 0..255 values, grey or colour.
+export function drawImage(canvas, channels) {
+  if (channels.length !== 3) { drawGrey(canvas, channels[0]); return; }
+  const [r, g, b] = channels;
+  draw(canvas, r.map((row, y) => row.map((_, x) => [r[y][x], g[y][x], b[y][x]])), (v) => v);
+}
+
+// (H, W) stays (H, W); (C, H, W) gives its channels; a (1, H, W) map is (H, W).
+export function channelsOf(map) {
+  return Array.isArray(map[0][0]) ? map : [map];
+}

@@ -5,7 +5,9 @@
 
 export const bus = new EventTarget();
 
-export const state = { model: null, result: null, source: "", selected: null };
+// `source` says what was predicted as words to translate: { key, values } (see i18n.t), so that text
+// already shown follows a change of language.
+export const state = { model: null, result: null, source: null, selected: null };
 
 export function emit(name) {
   bus.dispatchEvent(new Event(name));
@@ -28,8 +30,23 @@ export function select(label) {
   emit("select");
 }
 
+// The model's input, from /api/model's `input` entry (runs/inputs.py); runs without one are Fashion-MNIST.
+export function inputSpec() {
+  const model = state.model;
+  if (model && model.input) return model.input;
+  const shape = (model && model.input_shape) || [1, 28, 28];
+  return { kind: "images", channels: shape[0], height: shape[1], width: shape[2], light_on_dark: true };
+}
+
 export function showStatus(text, isError = false) {
   const status = document.getElementById("status");
   status.textContent = text;
   status.classList.toggle("error", isError);
+}
+
+// A message for screen readers only (a polite live region), e.g. what an action changed elsewhere.
+export function announce(text) {
+  const region = document.getElementById("announce");
+  region.textContent = "";
+  setTimeout(() => { region.textContent = text; }, 50); // a change, even when the text repeats
 }

@@ -1,11 +1,16 @@
 // The test-set view: a random test image or mistake, and the confusion matrix whose cells show
-// their images. Any test image can be sent to the other views ("Explain this image").
+// their images. Choosing a test image predicts it: the prediction card is scrolled to and focused,
+// and a screen reader hears the answer. The matrix is one tab stop (the ARIA grid pattern: a roving
+// tabindex, arrow keys, Home/End, Ctrl+Home/End), with a skip link past it.
 import { getJSON } from "./api.js";
 import { predictPixels } from "./input.js";
-import { className, percent, t } from "./i18n.js";
-import { on, showStatus } from "./state.js";
+import { className, integer, percent, t } from "./i18n.js";
+import { sourceText } from "./prediction.js";
+import { announce, on, showStatus, state } from "./state.js";
 
-let matrix = null, shown = null, cell = null;
+const PAGE = 48; // images shown per step of a cell ("Show 48 more")
+const MAX_LIMIT = 500; // the API's largest `limit`
+let matrix = null, shown = null, cell = null, active = { row: 0, col: 0 };
 
 function imageButton(index, label) {
   const button = document.createElement("button");
@@ -23,12 +28,21 @@ function imageButton(index, label) {
   return button;
 }
 
-async function explain(index) {
+// Predict test image `index`; then take the user to the answer (or tell them, with `focus` false).
+async function explain(index, focus = true) {
   try {
     const image = await getJSON(`/api/testset/images/${index}`);
-    await predictPixels(image.pixels.map((row) => row.map((v) => v / 255)), t("testset.test-image", { index }));
+    await predictPixels(image.pixels.map((row) => row.map((v) => v / 255)), { key: "testset.test-image", values: { index } });
   } catch (error) {
     showStatus(error.message, true);
+    return;
+  }
+  const top = state.result.top_k[0];
+  announce(t("prediction.announce", { source: sourceText(), name: className(top.label), probability: percent(top.probability) }));
+  if (focus) {
+    const heading = document.getElementById("prediction-title");
+    heading.scrollIntoView({ block: "start", behavior: "instant" });
+    heading.focus({ preventScroll: true });
   }
 }
 
@@ -45,13 +59,35 @@ function renderShown() {
   box.append(imageButton(shown.index, caption.textContent), caption);
 }
 
+// "Random test image" and "Random mistake" show the image here and predict it (the Why view explains
+// it); the focus stays on the button, so the user can ask for another at once.
 async function showRandom(mistake) {
   try {
     shown = await getJSON(`/api/testset/random?mistake=${mistake}`);
-    renderShown();
   } catch (error) {
     showStatus(error.message, true);
+    return;
   }
+  renderShown();
+  await explain(shown.index, false);
+}
+
+// White or black numbers, whichever contrasts more with the cell's colour (WCAG: at least 4.5:1 then).
+function textColor([r, g, b]) {
+  const linear = (c) => { const v = c / 255; return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+  const luminance = 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b);
+  return (1.05 / (luminance + 0.05)) >= ((luminance + 0.05) / 0.05) ? "#fff" : "#000";
+}
+
+function cellColor(i, j, count, largest) { // over white: blue diagonal, red mistakes
+  const share = count / largest;
+  const [base, alpha] = i === j ? [[33, 102, 172], 0.1 + 0.8 * share] : [[178, 24, 43], count ? 0.1 + 0.9 * Math.sqrt(share) : 0];
+  return base.map((c) => Math.round(255 + alpha * (c - 255)));
+}
+
+function cellLabel(i, j, count) {
+  const values = { label: className(i), predicted: className(j), count: integer(count) };
+  return t(count === 1 ? "testset.cell-label-one" : "testset.cell-label", values);
 }
 
 function renderMatrix() {
@@ -60,7 +96,8 @@ function renderMatrix() {
   if (!matrix) return;
   const largest = Math.max(...matrix.confusion_matrix.flat());
   const head = document.createElement("tr");
-  head.append(document.createElement("td"));
+  const corner = document.createElement("td");
+  head.append(corner);
   matrix.confusion_matrix.forEach((_, j) => {
     const th = document.createElement("th");
     th.scope = "col";
@@ -78,14 +115,15 @@ function renderMatrix() {
       const td = document.createElement("td");
       const button = document.createElement("button");
       button.type = "button";
-      button.textContent = String(count);
+      button.textContent = integer(count);
       button.dataset.label = String(i);
       button.dataset.predicted = String(j);
-      button.setAttribute("aria-label", t("testset.cell-label", { label: className(i), predicted: className(j), count }));
-      const share = count / largest;
-      button.style.backgroundColor = i === j ? `rgba(33, 102, 172, ${0.1 + 0.8 * share})` : `rgba(178, 24, 43, ${count ? 0.1 + 0.9 * Math.sqrt(share) : 0})`;
-      button.classList.toggle("dark", i === j ? share > 0.5 : Math.sqrt(share) > 0.5);
-      button.addEventListener("click", () => showCell(i, j));
+      button.tabIndex = i === active.row && j === active.col ? 0 : -1;
+      button.setAttribute("aria-label", cellLabel(i, j, count));
+      const color = cellColor(i, j, count, largest);
+      button.style.backgroundColor = `rgb(${color.join(",")})`;
+      button.style.color = textColor(color);
+      button.addEventListener("click", () => { move(i, j, false); showCell(i, j, PAGE); });
       td.append(button);
       tr.append(td);
     });
@@ -93,13 +131,51 @@ function renderMatrix() {
   });
 }
 
-async function showCell(label, predicted) {
+function cellButton(row, col) {
+  return document.querySelector(`#matrix button[data-label="${row}"][data-predicted="${col}"]`);
+}
+
+function move(row, col, focus = true) { // the roving tabindex: one cell is the matrix's tab stop
+  const size = matrix.confusion_matrix.length;
+  row = Math.max(0, Math.min(size - 1, row));
+  col = Math.max(0, Math.min(size - 1, col));
+  cellButton(active.row, active.col).tabIndex = -1;
+  active = { row, col };
+  const button = cellButton(row, col);
+  button.tabIndex = 0;
+  if (focus) button.focus();
+}
+
+function onGridKey(event) {
+  if (!event.target.matches("#matrix button")) return;
+  const { row, col } = active;
+  const last = matrix.confusion_matrix.length - 1;
+  const moves = {
+    ArrowUp: [row - 1, col], ArrowDown: [row + 1, col], ArrowLeft: [row, col - 1], ArrowRight: [row, col + 1],
+    Home: event.ctrlKey ? [0, 0] : [row, 0], End: event.ctrlKey ? [last, last] : [row, last],
+    PageUp: [0, col], PageDown: [last, col],
+  };
+  if (!(event.key in moves)) return;
+  event.preventDefault();
+  move(...moves[event.key]);
+}
+
+async function showCell(label, predicted, limit) {
   try {
-    cell = await getJSON(`/api/testset/confusion/${label}/${predicted}?limit=48`);
-    renderCell();
+    cell = await getJSON(`/api/testset/confusion/${label}/${predicted}?limit=${Math.min(limit, MAX_LIMIT)}`);
   } catch (error) {
     showStatus(error.message, true);
+    return;
   }
+  renderCell();
+  announce(document.querySelector("#cell h3").textContent);
+}
+
+function cellTitle() {
+  const values = { label: className(cell.label), predicted: className(cell.predicted), count: integer(cell.count),
+    shown: integer(cell.indices.length) };
+  if (cell.count === 1) return t("testset.cell-one", values);
+  return t(cell.indices.length < cell.count ? "testset.cell-some" : "testset.cell", values);
 }
 
 function renderCell() {
@@ -107,16 +183,39 @@ function renderCell() {
   box.replaceChildren();
   if (!cell) return;
   const heading = document.createElement("h3");
-  heading.textContent = t("testset.cell", { label: className(cell.label), predicted: className(cell.predicted), count: cell.count });
+  heading.id = "cell-title";
+  heading.tabIndex = -1;
+  heading.textContent = cellTitle();
+  if (!cell.count) {
+    box.append(heading, Object.assign(document.createElement("p"), { textContent: t("testset.none") }));
+    return;
+  }
+  const help = Object.assign(document.createElement("p"), { className: "muted", textContent: t("testset.thumbs-help") });
   const grid = document.createElement("div");
   grid.className = "grid";
   grid.append(...cell.indices.map((index) => imageButton(index, t("testset.test-image", { index }))));
-  box.append(heading, cell.count ? grid : Object.assign(document.createElement("p"), { textContent: t("testset.none") }));
+  box.append(heading, help, grid);
+  const rest = cell.count - cell.indices.length;
+  if (rest > 0 && cell.indices.length < MAX_LIMIT) {
+    const more = document.createElement("button");
+    more.type = "button";
+    more.id = "cell-more";
+    more.className = "more";
+    more.textContent = t("testset.more", { n: integer(Math.min(PAGE, rest, MAX_LIMIT - cell.indices.length)) });
+    more.addEventListener("click", async () => {
+      const first = cell.indices.length;
+      await showCell(cell.label, cell.predicted, first + PAGE);
+      const next = document.querySelectorAll("#cell .thumb")[first]; // the focus goes to the first new image
+      if (next) next.focus();
+    });
+    box.append(more);
+  }
 }
 
 async function load() {
   try {
     matrix = await getJSON("/api/testset");
+    active = { row: 0, col: 0 };
     renderMatrix();
   } catch (error) {
     document.getElementById("testset").classList.add("unavailable");
@@ -127,6 +226,11 @@ async function load() {
 export function init() {
   document.getElementById("random").addEventListener("click", () => showRandom(false));
   document.getElementById("mistake").addEventListener("click", () => showRandom(true));
+  document.getElementById("matrix").addEventListener("keydown", onGridKey);
   on("model", load);
-  on("lang", () => { renderShown(); renderMatrix(); renderCell(); });
+  on("lang", () => {
+    const focused = document.activeElement && document.activeElement.matches("#matrix button");
+    renderShown(); renderMatrix(); renderCell();
+    if (focused) cellButton(active.row, active.col).focus();
+  });
 }

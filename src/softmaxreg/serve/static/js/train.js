@@ -1,10 +1,12 @@
 // The Train panel (only with `softmaxreg serve --allow-training`, which marks <body data-training="on">;
-// otherwise the panel stays hidden and /api/train answers 403): settings, Start and Stop, and the run watched live over server-sent events:
-// the curves, the ten templates after every epoch, the epoch and the progress within it. When the run
-// finishes the server predicts with it, and every view reloads the model ("model" event).
+// otherwise the panel stays hidden and /api/train answers 403): settings, Start and Stop, and the run
+// watched live over server-sent events (in the page's language): the curves (the training loss eight
+// times an epoch, as the book's board draws it, on an x axis of the planned epochs), the ten templates
+// at the same pace, the epoch and the progress within it. The run in progress is listed with the
+// others. When the run finishes the server predicts with it, and every view reloads the model.
 import { getJSON, postJSON } from "./api.js";
 import { drawMap, maxAbs } from "./colors.js";
-import { lang, percent } from "./i18n.js";
+import { integer, lang, percent } from "./i18n.js";
 import { drawCurves } from "./summary.js";
 import { emit, on, showStatus, state } from "./state.js";
 
@@ -15,11 +17,11 @@ const WORDS = {
     help: "Empty fields take the recipe's value. One run trains at a time; every page watching sees it.",
     templates: "The ten templates w_c (red raises the class's score, blue lowers it)",
     curves: "Curves of the run being trained", runs: "Runs", run: "Run", epochs_done: "Epochs",
-    val_acc: "Val accuracy", use: "Predict with it", serving: "served now",
+    val_acc: "Val accuracy", use: "Predict with it", serving: "served now", action: "Action", training: "training now",
     idle: "No run trained yet on this page.", starting: "Starting a run…",
     running: "Training {run}: epoch {epoch} of {epochs}", stopping: "Stopping {run} after this step…",
     finished: "Finished.", stopped: "Stopped.", diverged: "Diverged.", failed: "Failed.",
-    batch: "batch {batch} of {batches}", nomodel: "No model yet: train one with the Train panel below.",
+    batch: "batch {batch} of {batches}",
     switched: "The page now predicts with {run}.", empty: "None yet.",
     lost: "Lost the connection to the server; reconnecting… (a run that was training keeps its completed epochs: resume it with softmaxreg train --resume)",
   },
@@ -30,10 +32,11 @@ const WORDS = {
     templates: "Mười khuôn mẫu w_c (đỏ làm tăng điểm của lớp, xanh làm giảm)",
     curves: "Đường cong của lần huấn luyện đang chạy", runs: "Các lần huấn luyện", run: "Lần huấn luyện",
     epochs_done: "Số epoch", val_acc: "Độ chính xác kiểm định", use: "Dự đoán bằng nó", serving: "đang dùng",
+    action: "Thao tác", training: "đang huấn luyện",
     idle: "Chưa huấn luyện lần nào trên trang này.", starting: "Đang bắt đầu…",
     running: "Đang huấn luyện {run}: epoch {epoch}/{epochs}", stopping: "Đang dừng {run} sau bước này…",
     finished: "Xong.", stopped: "Đã dừng.", diverged: "Phân kỳ.", failed: "Thất bại.",
-    batch: "batch {batch}/{batches}", nomodel: "Chưa có mô hình: hãy huấn luyện một mô hình ở mục Huấn luyện bên dưới.",
+    batch: "batch {batch}/{batches}",
     switched: "Trang giờ dự đoán bằng {run}.", empty: "Chưa có.",
     lost: "Mất kết nối tới máy chủ; đang kết nối lại… (lần huấn luyện đang chạy giữ các epoch đã xong: tiếp tục bằng softmaxreg train --resume)",
   },
@@ -43,7 +46,9 @@ let info = null; // GET /api/train: recipes, class names, limits
 let run = null; // the live state (the "state" events)
 let seenVersion = null; // the model_version the page's views show
 let noModel = false;
+let events = null; // the EventSource, opened again when the language changes (its messages are in it)
 const $ = (id) => document.getElementById(id);
+const FIELDS = ["recipe", "model", "epochs", "lr", "batch_size", "weight_decay"];
 
 function tt(key, values = {}) {
   const text = (WORDS[lang] ?? WORDS.en)[key] ?? WORDS.en[key] ?? key;
@@ -64,21 +69,45 @@ function settings() {
   return body;
 }
 
+// Start: the focus goes to Stop (Start is disabled while the run trains); a refused setting is named by
+// its label on the form, marked invalid and focused.
 async function start(event) {
   event.preventDefault();
+  markInvalid(null);
   try {
-    await postJSON("/api/train", settings());
+    const snapshot = await postJSON(`/api/train?lang=${lang}`, settings());
     message("", false);
+    showStatus("");
+    onState({ data: JSON.stringify(snapshot) });
+    $("train-stop").focus();
   } catch (error) {
-    message(error.message, true);
+    const field = FIELDS.find((name) => error.message.includes(`\`${name}\``));
+    message(field ? error.message.replaceAll(`\`${field}\``, `“${labelOf(field)}”`) : error.message, true);
+    if (field) markInvalid(field);
   }
 }
 
+function labelOf(name) {
+  return $(`train-${name}`).closest("label").querySelector("span").textContent;
+}
+
+function markInvalid(name) {
+  for (const field of FIELDS) $(`train-${field}`).removeAttribute("aria-invalid");
+  if (!name) return;
+  const input = $(`train-${name}`);
+  input.setAttribute("aria-invalid", "true");
+  input.setAttribute("aria-describedby", "train-message");
+  input.focus();
+}
+
+// Stop: Stop is disabled at once, so the focus goes to the run's status line, which says it is stopping.
 async function stop() {
+  $("train-state").focus();
   try {
-    await postJSON("/api/train/stop", {});
+    await postJSON(`/api/train/stop?lang=${lang}`, {});
   } catch (error) {
     message(error.message, true);
+    $("train-stop").focus();
   }
 }
 
@@ -114,12 +143,18 @@ function renderProgress() {
 
 function renderLive() {
   const canvas = $("train-curves");
-  const live = ["starting", "running", "stopping"].includes(run.status);
-  drawCurves(canvas, run.history, $("train-legend"), live ? run.config.epochs : run.history.length); // live: the planned span
+  const points = run.points || [];
+  $("train").classList.toggle("no-epoch", !run.history.length && !points.length); // no empty chart before the first point
+  const epochs = run.config ? run.config.epochs : run.history.length; // the planned span, from the start
+  drawCurves(canvas, { rows: run.history, points, epochs }, $("train-legend"));
   canvas.dataset.epochs = String(run.history.length);
-  $("train").classList.toggle("no-epoch", !run.history.length); // no empty chart before the first epoch
+  renderTemplates();
+}
+
+function renderTemplates() {
   const grid = $("train-templates");
   grid.dataset.epochs = String(run.history.length);
+  grid.dataset.points = String((run.points || []).length);
   if (!run.templates) { grid.replaceChildren(); return; }
   const limit = maxAbs(run.templates.flat());
   if (grid.children.length !== run.templates.length) grid.replaceChildren(...run.templates.map(templateFigure));
@@ -154,7 +189,14 @@ async function renderRuns() {
     message(error.message, true);
     return;
   }
-  if (!listed.runs.length) {
+  const live = run && ["starting", "running", "stopping"].includes(run.status);
+  const items = listed.runs.filter((item) => !(live && item.name === run.run));
+  if (live) { // the run in progress heads the list, from the live state
+    const last = run.history[run.history.length - 1];
+    items.unshift({ name: run.run ?? "…", model: run.config.model, epochs: run.history.length,
+      planned_epochs: run.config.epochs, val_acc: last ? last.val_acc : null, training: true });
+  }
+  if (!items.length) {
     const cell = document.createElement("td");
     cell.colSpan = 5;
     cell.textContent = tt("empty");
@@ -162,16 +204,20 @@ async function renderRuns() {
     body.firstChild.append(cell);
     return;
   }
-  body.replaceChildren(...listed.runs.map((item) => {
+  body.replaceChildren(...items.map((item) => {
     const row = document.createElement("tr");
-    const cells = [item.name, item.model, `${item.epochs}/${item.planned_epochs}`, percent(item.val_acc)];
+    const cells = [item.name, item.model, `${integer(item.epochs)}/${integer(item.planned_epochs)}`,
+      item.val_acc == null ? "—" : percent(item.val_acc)];
     for (const text of cells) {
       const cell = document.createElement("td");
       cell.textContent = text;
       row.append(cell);
     }
     const action = document.createElement("td");
-    if (item.name === listed.serving) {
+    if (item.training) {
+      action.textContent = tt("training");
+      row.classList.add("live");
+    } else if (item.name === listed.serving) {
       action.textContent = tt("serving");
       row.classList.add("selected");
     } else {
@@ -203,6 +249,11 @@ async function reloadModel() { // the server predicts with another run: every vi
 function onState(event) {
   const previous = run;
   run = JSON.parse(event.data);
+  const live = ["starting", "running", "stopping"].includes(run.status);
+  if (live && previous && !["starting", "running", "stopping"].includes(previous.status)) {
+    showStatus(""); // a new run: last run's "The page now predicts with …" is over
+  }
+  if (!live && previous && document.activeElement === document.body) $("train-start").focus(); // the run ended
   if (run.history.length && run.sent_at && (!previous || previous.history.length !== run.history.length)) {
     // how long after the epoch was in the run folder the page has it (same machine: same clock)
     $("train").dataset.latency = String(Date.now() / 1000 - run.sent_at);
@@ -214,8 +265,26 @@ function onState(event) {
     seenVersion = run.model_version;
     reloadModel();
   }
-  if (!previous || previous.status !== run.status || previous.model_version !== run.model_version) renderRuns();
-  if (noModel && !run.serving) showStatus(tt("nomodel"));
+  if (!previous || previous.status !== run.status || previous.model_version !== run.model_version
+      || previous.history.length !== run.history.length || previous.run !== run.run) renderRuns();
+}
+
+function onPoint(event) { // the training loss a fraction of an epoch further, and the templates of that moment
+  if (!run) return;
+  const { point, templates } = JSON.parse(event.data);
+  run.points = [...(run.points || []), point];
+  run.templates = templates;
+  renderLive();
+}
+
+function connect() {
+  if (events) events.close();
+  events = new EventSource(`/api/train/events?lang=${lang}`); // reconnects by itself, and gets the whole state first
+  events.addEventListener("state", onState);
+  events.addEventListener("progress", onProgress);
+  events.addEventListener("point", onPoint);
+  events.addEventListener("error", () => message(tt("lost"), true)); // it retries; the next state clears this
+  events.addEventListener("open", () => message("", false));
 }
 
 function onProgress(event) {
@@ -233,9 +302,14 @@ function translate() {
   if (run) { renderStatus(); renderLive(); renderRuns(); }
 }
 
+function changeLang() {
+  translate();
+  if (events) connect(); // the server's messages (how a run ended) in the new language
+}
+
 export async function init() {
   if (document.body.dataset.training !== "on") return; // training is off: no panel, no request (they would get 403)
-  on("no-model", () => { noModel = true; if (info) showStatus(tt("nomodel")); });
+  on("no-model", () => { noModel = true; });
   try {
     info = await getJSON("/api/train");
   } catch (error) {
@@ -245,14 +319,9 @@ export async function init() {
   $("train").hidden = false;
   fillRecipe();
   translate();
-  if (noModel) showStatus(tt("nomodel"));
   $("train-recipe").addEventListener("change", fillRecipe);
   $("train-form").addEventListener("submit", start);
   $("train-stop").addEventListener("click", stop);
-  on("lang", translate);
-  const events = new EventSource("/api/train/events"); // reconnects by itself, and gets the whole state first
-  events.addEventListener("state", onState);
-  events.addEventListener("progress", onProgress);
-  events.addEventListener("error", () => message(tt("lost"), true)); // it retries; the next state clears this
-  events.addEventListener("open", () => message("", false));
+  on("lang", changeLang);
+  connect();
 }
