@@ -134,6 +134,20 @@ class ProgressBoard(HyperParameters, LivePlot):
         [(0.5, 0.5), (2.5, 6.5), (4.5, 20.5)]
     """
 
+    # set by save_hyperparameters (the book's API), declared for the type checker
+    xlabel: str | None
+    ylabel: str | None
+    xlim: Sequence[float] | None
+    ylim: Sequence[float] | None
+    xscale: str
+    yscale: str
+    ls: Sequence[str]
+    colors: Sequence[str]
+    fig: Any
+    axes: Any
+    figsize: tuple[float, float]
+    display: bool
+
     def __init__(
         self,
         xlabel: str | None = None,

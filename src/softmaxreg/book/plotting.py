@@ -62,7 +62,7 @@ def _as_array(values: Any) -> Any:
 def _has_one_axis(X: Any) -> bool:
     """True for one series (a 1-d array or tensor, a list of numbers); False for a list of series."""
     if hasattr(X, "ndim"):
-        return X.ndim == 1
+        return bool(X.ndim == 1)
     return isinstance(X, (list, tuple)) and (len(X) == 0 or not hasattr(X[0], "__len__"))
 
 

@@ -155,6 +155,11 @@ class Trainer(HyperParameters):
             to resume a run, after restoring the model, ``optim`` and ``history``.
     """
 
+    # set by save_hyperparameters (the book's API), declared for the type checker
+    max_epochs: int
+    num_gpus: int
+    gradient_clip_val: float
+
     def __init__(
         self,
         max_epochs: int,

@@ -8,7 +8,7 @@ ends; in a script nothing is drawn until `save`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from softmaxreg.book import _display
@@ -67,7 +67,9 @@ class Animator(LivePlot):
         legend = [] if legend is None else list(legend)
         self.fig = _display.new_figure(figsize)
         self.axes = list(self.fig.subplots(nrows, ncols, squeeze=False).flat)
-        self.config_axes = lambda: set_axes(self.axes[0], xlabel, ylabel, xlim, ylim, xscale, yscale, legend)
+        self.config_axes: Callable[[], None] = lambda: set_axes(
+            self.axes[0], xlabel, ylabel, xlim, ylim, xscale, yscale, legend
+        )
         self.X: list[list[Any]] | None = None
         self.Y: list[list[Any]] | None = None
         self.fmts = fmts

@@ -202,7 +202,7 @@ def predict_ch3(
     X, y = next(iter(test_iter))
     with torch.no_grad():
         preds = net(X).argmax(dim=1)
-    trues, preds = get_fashion_mnist_labels(y, lang), get_fashion_mnist_labels(preds, lang)
-    titles = [true + "\n" + pred for true, pred in zip(trues, preds)]
+    trues, guesses = get_fashion_mnist_labels(y, lang), get_fashion_mnist_labels(preds, lang)
+    titles = [true + "\n" + guess for true, guess in zip(trues, guesses, strict=True)]
     n = min(n, len(X))
     show_images(X[0:n].reshape((n, *X.shape[-2:])), 1, n, titles=titles[0:n])
