@@ -1,11 +1,14 @@
-"""The README's example outputs are what the code prints (issue 18: its `predict` example was not).
+"""The example outputs of the README and the docs that no command alone makes are what the code prints.
 
-Every fenced block of README.md without a language is an example output, marked by a line
-``<!-- output: NAME -->`` just before it. For each NAME a function below makes that output by
-running the README's own command on the real data, in this process; the test compares the two,
+Most outputs in README.md and docs/ follow the command that prints them (a ```sh block, then a
+```text block), and `tests/test_docs.py` runs those commands in order. This file covers the rest:
+outputs that need a staged fault (a damaged file, a lock another process holds, an image too large to
+keep in the repository). Each is a fenced block without a language, marked by a line
+``<!-- output: NAME -->`` just before it, in README.md or any page of docs/. For each NAME a
+function below makes that output on the real data, in this process; the test compares the two,
 masking only what changes from run to run (seconds, a timestamped run folder, the cache's path).
 When the code's output changes on purpose, paste the new output (the assertion shows it) into
-the README.
+the page.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from conftest import SRC
 
 README = SRC.parent / "README.md"
 REPO = SRC.parent
+PAGES = [README, *sorted((REPO / "docs").rglob("*.md"))]
 
 
 def output_blocks(text: str) -> list[tuple[str | None, str, str]]:
@@ -43,7 +47,10 @@ def output_blocks(text: str) -> list[tuple[str | None, str, str]]:
 
 
 def readme_outputs() -> dict[str, str]:
-    return {name: body for name, lang, body in output_blocks(README.read_text(encoding="utf-8")) if name}
+    """The marked outputs of README.md and docs/ (a name is used once in all of them)."""
+    named = [(name, body) for page in PAGES for name, lang, body in output_blocks(page.read_text("utf-8")) if name]
+    assert len({name for name, _ in named}) == len(named), "an output name is used twice"
+    return dict(named)
 
 
 def mask(text: str) -> str:
@@ -68,7 +75,7 @@ def cli(*args: str | Path, cwd: Path) -> tuple[int, str, str]:
 
 
 def test_every_output_block_is_marked_and_checked():
-    blocks = output_blocks(README.read_text(encoding="utf-8"))
+    blocks = [block for page in PAGES for block in output_blocks(page.read_text(encoding="utf-8"))]
     unmarked = [body.splitlines()[0] for name, lang, body in blocks if not lang and not name]
     assert unmarked == [], "give each example output a <!-- output: NAME --> line and a maker below"
     assert sorted(readme_outputs()) == sorted(MAKERS)
