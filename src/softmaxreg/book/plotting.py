@@ -146,7 +146,7 @@ def plot(
     if len(X) != len(Y):
         X = X * len(Y)
     axes.cla()
-    for x, y, fmt in zip(X, Y, fmts):
+    for x, y, fmt in zip(X, Y, fmts, strict=False):  # the book cycles through 4 fmts; fewer lines is fine
         if len(x):
             axes.plot(_as_array(x), _as_array(y), fmt)
         else:

@@ -85,7 +85,7 @@ class Animator(LivePlot):
             self.X = [[] for _ in range(n)]
         if not self.Y:
             self.Y = [[] for _ in range(n)]
-        for i, (a, b) in enumerate(zip(x, y)):
+        for i, (a, b) in enumerate(zip(x, y, strict=False)):  # d2l: a shorter x leaves the rest as they were
             if a is not None and b is not None:
                 self.X[i].append(_number(a))
                 self.Y[i].append(_number(b))
@@ -95,7 +95,7 @@ class Animator(LivePlot):
         """Draw the lines so far into the first Axes and return the Figure."""
         axes = self.axes[0]
         axes.cla()
-        for x, y, fmt in zip(self.X or [], self.Y or [], self.fmts):
+        for x, y, fmt in zip(self.X or [], self.Y or [], self.fmts, strict=False):  # fmts cycles, as in d2l
             # a line of one point would not show: draw a dot
             axes.plot(x, y, fmt, **({"marker": "o", "clip_on": False} if len(x) == 1 else {}))
         self.config_axes()
