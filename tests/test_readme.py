@@ -18,7 +18,6 @@ import io
 import logging
 import os
 import re
-import shlex
 import shutil
 from pathlib import Path
 
@@ -96,31 +95,6 @@ def book_run(real_data_dir, tmp_path_factory):
     return base, run, out
 
 
-def _demo(book_run, real_data_dir, tmp_path):
-    return "\n".join(book_run[2].splitlines()[-3:])
-
-
-def _train(book_run, real_data_dir, tmp_path):
-    """``softmaxreg train --out runs/book``: the same run, in the folder --out names."""
-    base, run, out = book_run
-    return _demo(book_run, real_data_dir, tmp_path).replace(str(run.relative_to(base)), "runs/book")
-
-
-def _predict(book_run, real_data_dir, tmp_path):
-    images = ("examples/images/ankle-boot.jpg", "examples/images/trouser.png")
-    code, out, err = cli("predict", book_run[1], *images, cwd=REPO)
-    assert code == 0, err
-    return out.rstrip("\n")
-
-
-def _diverged(book_run, real_data_dir, tmp_path):
-    command = readme_outputs()["diverged"].splitlines()[0]  # the README's own command, after "$ "
-    args = shlex.split(command.removeprefix("$ softmaxreg "))
-    code, out, err = cli(*args, "--data-dir", real_data_dir, cwd=tmp_path)
-    assert code == 2
-    return f"{command}\n{err.rstrip()}"
-
-
 def _checkpoint(book_run, real_data_dir, tmp_path):
     """A run folder whose weights were stored transposed."""
     from safetensors.torch import load_file, save_file
@@ -157,12 +131,6 @@ def _damaged_cache(book_run, real_data_dir, tmp_path, monkeypatch):
     return err.rstrip().replace(str(cache), "~/.cache/softmaxreg/fashion-mnist")
 
 
-def _numerics(book_run, real_data_dir, tmp_path):
-    code, out, err = cli("numerics", cwd=tmp_path)
-    assert code == 0, err
-    return out.split("\n\n")[0]  # the table; a paragraph under it explains the columns
-
-
 def _run_in_use(book_run, real_data_dir, tmp_path):
     """``train --out runs/book`` while another claim holds runs/book (here: this process's own)."""
     from softmaxreg.runs import lock
@@ -193,18 +161,9 @@ def _no_locks(book_run, real_data_dir, tmp_path, monkeypatch):
     return err.rstrip().replace(str(tmp_path), "")
 
 
-def _export(book_run, real_data_dir, tmp_path):
-    run = tmp_path / "runs" / "book"
-    shutil.copytree(book_run[1], run)
-    code, out, err = cli("export", "runs/book", cwd=tmp_path)
-    assert code == 0, err
-    return "$ softmaxreg export runs/book\n" + out.rstrip()
-
-
 MAKERS = {
-    "demo": _demo, "train": _train, "predict": _predict, "diverged": _diverged, "checkpoint": _checkpoint,
-    "huge-image": _huge_image, "damaged-cache": _damaged_cache, "numerics": _numerics,
-    "run-in-use": _run_in_use, "no-locks": _no_locks, "export": _export,
+    "checkpoint": _checkpoint, "huge-image": _huge_image, "damaged-cache": _damaged_cache,
+    "run-in-use": _run_in_use, "no-locks": _no_locks,
 }  # fmt: skip
 
 
@@ -222,9 +181,10 @@ def test_the_readme_shows_what_the_code_prints(name, book_run, real_data_dir, tm
 
 
 @pytest.mark.real_data
-def test_the_books_batch_shapes_in_the_readme(real_data_dir):
+def test_the_books_batch_shapes_in_the_docs(real_data_dir):
     import softmaxreg as d2l
 
-    (comment,) = re.findall(r"print\(X\.shape, y\.shape\) +# (.*)", README.read_text(encoding="utf-8"))
+    text = "".join(page.read_text(encoding="utf-8") for page in PAGES)
+    (comment,) = re.findall(r"print\(X\.shape, y\.shape\) +# (.*)", text)
     X, y = next(iter(d2l.FashionMNIST(batch_size=256, root=real_data_dir).train_dataloader()))
     assert f"{X.shape} {y.shape}" == comment
