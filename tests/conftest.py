@@ -50,7 +50,7 @@ def restore_classes():
     classes = [getattr(softmaxreg, name) for name in _PATCHABLE]
     saved = [dict(vars(cls)) for cls in classes]
     yield
-    for cls, before in zip(classes, saved):
+    for cls, before in zip(classes, saved, strict=True):
         for name in set(vars(cls)) - set(before):
             delattr(cls, name)
         for name, value in before.items():

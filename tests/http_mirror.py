@@ -64,10 +64,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.server.requests[f"{mode}/{name}"] += 1
             seen = self.server.requests[f"{mode}/{name}"]
         self.server.first_request.set()
-        try:
-            self._answer(mode, name, seen)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (timeout): that is the point of "slow" and "stall"
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up (timeout):
+            self._answer(mode, name, seen)  # that is the point of "slow" and "stall"
 
     def _answer(self, mode: str, name: str, seen: int) -> None:
         body = self.server.files.get(name)

@@ -69,10 +69,15 @@ def test_cross_entropy_value_and_gradient_match_the_float64_oracle(reduction, dt
         logits = _case(shape, dtype, seed=i)
         y = torch.randint(0, shape[-1], shape[:-1], generator=torch.Generator().manual_seed(i))
         weights = torch.randn(shape[:-1] if reduction == "none" else (), dtype=torch.float64)
-        value, grad = _value_and_grad(lambda t: functional.cross_entropy(t, y, reduction), logits, weights)
-        oracle = lambda t: F.cross_entropy(t.reshape(-1, shape[-1]), y.reshape(-1), reduction=reduction)  # noqa: E731
+        value, grad = _value_and_grad(lambda t, y=y: functional.cross_entropy(t, y, reduction), logits, weights)
+
+        def oracle(t, y=y, shape=shape):
+            return F.cross_entropy(t.reshape(-1, shape[-1]), y.reshape(-1), reduction=reduction)
+
         expected, expected_grad = _value_and_grad(
-            lambda t: oracle(t).reshape(shape[:-1]) if reduction == "none" else oracle(t), logits.double(), weights
+            lambda t, shape=shape, oracle=oracle: oracle(t).reshape(shape[:-1]) if reduction == "none" else oracle(t),
+            logits.double(),
+            weights,
         )
         assert value.dtype == dtype and grad.dtype == dtype and value.shape == expected.shape
         torch.testing.assert_close(value.double(), expected, rtol=rtol, atol=atol)
@@ -93,7 +98,7 @@ def test_cross_entropy_gradcheck_float64(reduction):
     for shape in [(1, 2), (6, 4), (3, 2, 5)]:
         logits = _case(shape, torch.float64, scale=5.0).requires_grad_()
         y = torch.randint(0, shape[-1], shape[:-1], generator=torch.Generator().manual_seed(1))
-        assert torch.autograd.gradcheck(lambda t: functional.cross_entropy(t, y, reduction), (logits,))
+        assert torch.autograd.gradcheck(lambda t, y=y: functional.cross_entropy(t, y, reduction), (logits,))
 
 
 def test_cross_entropy_refuses_second_derivatives_instead_of_returning_wrong_ones():

@@ -1,11 +1,14 @@
-"""The README's example outputs are what the code prints (issue 18: its `predict` example was not).
+"""The example outputs of the README and the docs that no command alone makes are what the code prints.
 
-Every fenced block of README.md without a language is an example output, marked by a line
-``<!-- output: NAME -->`` just before it. For each NAME a function below makes that output by
-running the README's own command on the real data, in this process; the test compares the two,
+Most outputs in README.md and docs/ follow the command that prints them (a ```sh block, then a
+```text block), and `tests/test_docs.py` runs those commands in order. This file covers the rest:
+outputs that need a staged fault (a damaged file, a lock another process holds, an image too large to
+keep in the repository). Each is a fenced block without a language, marked by a line
+``<!-- output: NAME -->`` just before it, in README.md or any page of docs/. For each NAME a
+function below makes that output on the real data, in this process; the test compares the two,
 masking only what changes from run to run (seconds, a timestamped run folder, the cache's path).
 When the code's output changes on purpose, paste the new output (the assertion shows it) into
-the README.
+the page.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ import io
 import logging
 import os
 import re
-import shlex
 import shutil
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from conftest import SRC
 
 README = SRC.parent / "README.md"
 REPO = SRC.parent
+PAGES = [README, *sorted((REPO / "docs").rglob("*.md"))]
 
 
 def output_blocks(text: str) -> list[tuple[str | None, str, str]]:
@@ -43,7 +46,10 @@ def output_blocks(text: str) -> list[tuple[str | None, str, str]]:
 
 
 def readme_outputs() -> dict[str, str]:
-    return {name: body for name, lang, body in output_blocks(README.read_text(encoding="utf-8")) if name}
+    """The marked outputs of README.md and docs/ (a name is used once in all of them)."""
+    named = [(name, body) for page in PAGES for name, lang, body in output_blocks(page.read_text("utf-8")) if name]
+    assert len({name for name, _ in named}) == len(named), "an output name is used twice"
+    return dict(named)
 
 
 def mask(text: str) -> str:
@@ -68,7 +74,7 @@ def cli(*args: str | Path, cwd: Path) -> tuple[int, str, str]:
 
 
 def test_every_output_block_is_marked_and_checked():
-    blocks = output_blocks(README.read_text(encoding="utf-8"))
+    blocks = [block for page in PAGES for block in output_blocks(page.read_text(encoding="utf-8"))]
     unmarked = [body.splitlines()[0] for name, lang, body in blocks if not lang and not name]
     assert unmarked == [], "give each example output a <!-- output: NAME --> line and a maker below"
     assert sorted(readme_outputs()) == sorted(MAKERS)
@@ -87,31 +93,6 @@ def book_run(real_data_dir, tmp_path_factory):
     assert code == 0, err
     (run,) = (base / "runs").iterdir()
     return base, run, out
-
-
-def _demo(book_run, real_data_dir, tmp_path):
-    return "\n".join(book_run[2].splitlines()[-3:])
-
-
-def _train(book_run, real_data_dir, tmp_path):
-    """``softmaxreg train --out runs/book``: the same run, in the folder --out names."""
-    base, run, out = book_run
-    return _demo(book_run, real_data_dir, tmp_path).replace(str(run.relative_to(base)), "runs/book")
-
-
-def _predict(book_run, real_data_dir, tmp_path):
-    images = ("examples/images/ankle-boot.jpg", "examples/images/trouser.png")
-    code, out, err = cli("predict", book_run[1], *images, cwd=REPO)
-    assert code == 0, err
-    return out.rstrip("\n")
-
-
-def _diverged(book_run, real_data_dir, tmp_path):
-    command = readme_outputs()["diverged"].splitlines()[0]  # the README's own command, after "$ "
-    args = shlex.split(command.removeprefix("$ softmaxreg "))
-    code, out, err = cli(*args, "--data-dir", real_data_dir, cwd=tmp_path)
-    assert code == 2
-    return f"{command}\n{err.rstrip()}"
 
 
 def _checkpoint(book_run, real_data_dir, tmp_path):
@@ -150,12 +131,6 @@ def _damaged_cache(book_run, real_data_dir, tmp_path, monkeypatch):
     return err.rstrip().replace(str(cache), "~/.cache/softmaxreg/fashion-mnist")
 
 
-def _numerics(book_run, real_data_dir, tmp_path):
-    code, out, err = cli("numerics", cwd=tmp_path)
-    assert code == 0, err
-    return out.split("\n\n")[0]  # the table; a paragraph under it explains the columns
-
-
 def _run_in_use(book_run, real_data_dir, tmp_path):
     """``train --out runs/book`` while another claim holds runs/book (here: this process's own)."""
     from softmaxreg.runs import lock
@@ -186,18 +161,9 @@ def _no_locks(book_run, real_data_dir, tmp_path, monkeypatch):
     return err.rstrip().replace(str(tmp_path), "")
 
 
-def _export(book_run, real_data_dir, tmp_path):
-    run = tmp_path / "runs" / "book"
-    shutil.copytree(book_run[1], run)
-    code, out, err = cli("export", "runs/book", cwd=tmp_path)
-    assert code == 0, err
-    return "$ softmaxreg export runs/book\n" + out.rstrip()
-
-
 MAKERS = {
-    "demo": _demo, "train": _train, "predict": _predict, "diverged": _diverged, "checkpoint": _checkpoint,
-    "huge-image": _huge_image, "damaged-cache": _damaged_cache, "numerics": _numerics,
-    "run-in-use": _run_in_use, "no-locks": _no_locks, "export": _export,
+    "checkpoint": _checkpoint, "huge-image": _huge_image, "damaged-cache": _damaged_cache,
+    "run-in-use": _run_in_use, "no-locks": _no_locks,
 }  # fmt: skip
 
 
@@ -215,9 +181,10 @@ def test_the_readme_shows_what_the_code_prints(name, book_run, real_data_dir, tm
 
 
 @pytest.mark.real_data
-def test_the_books_batch_shapes_in_the_readme(real_data_dir):
+def test_the_books_batch_shapes_in_the_docs(real_data_dir):
     import softmaxreg as d2l
 
-    (comment,) = re.findall(r"print\(X\.shape, y\.shape\) +# (.*)", README.read_text(encoding="utf-8"))
+    text = "".join(page.read_text(encoding="utf-8") for page in PAGES)
+    (comment,) = re.findall(r"print\(X\.shape, y\.shape\) +# (.*)", text)
     X, y = next(iter(d2l.FashionMNIST(batch_size=256, root=real_data_dir).train_dataloader()))
     assert f"{X.shape} {y.shape}" == comment

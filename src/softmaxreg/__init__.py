@@ -21,11 +21,15 @@ Modules that sat at the top before the layers existed stay importable by their o
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 from typing import TYPE_CHECKING, Any
 
 from softmaxreg import _moved
 
-__version__ = "0.1.0"
+try:  # the version is written once, in pyproject.toml; the installed metadata carries it here
+    __version__ = importlib.metadata.version("softmaxreg")
+except importlib.metadata.PackageNotFoundError:  # a source tree on sys.path without an install
+    __version__ = "0+unknown"
 _moved.install()
 
 # public name -> module that defines it

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
-from typing import Any
+from typing import Any, TypeGuard
 
 from softmaxreg.errors import ConfigError
 
@@ -34,7 +34,7 @@ def _shown(value: object, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _is_real(value: object) -> bool:
+def _is_real(value: object) -> TypeGuard[float]:  # numbers.Real: a float to the type checker
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
@@ -103,7 +103,7 @@ def check_choice(name: str, value: object, choices: tuple[str, ...]) -> str:
     """Return ``value`` if it is one of ``choices``, else raise :class:`ConfigError`."""
     if value not in choices:
         raise _fail(name, "one of " + ", ".join(repr(c) for c in choices), value)
-    return value  # type: ignore[return-value]
+    return str(value)
 
 
 def env_number(name: str, default: Any, kind: type = float, minimum: float = 0.0) -> Any:

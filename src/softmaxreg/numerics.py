@@ -372,7 +372,10 @@ def render_table(rows: list[ExpLimits] | None = None, notes: bool = True) -> str
     lines = [[heading[0] for heading, _, _ in _COLUMNS], [heading[1] for heading, _, _ in _COLUMNS]]
     lines += [[_cell(getattr(row, attr), spec) for _, attr, spec in _COLUMNS] for row in rows]
     widths = [max(len(line[i]) for line in lines) for i in range(len(_COLUMNS))]
-    text = [" ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(line, widths))) for line in lines]
+    text = [
+        " ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(line, widths, strict=True)))
+        for line in lines
+    ]
     text.insert(2, " ".join("-" * w for w in widths))
     return "\n".join([line.rstrip() for line in text] + (["", _NOTES] if notes else []))
 

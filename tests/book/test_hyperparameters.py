@@ -42,7 +42,7 @@ def test_save_hyperparameters_without_super_init():
 def test_save_hyperparameters_skips_ignored_private_and_later_locals():
     class B(HyperParameters):
         def __init__(self, a, b, _private=3):
-            c = 4  # a local, not an argument
+            c = 4  # noqa: F841 - a local, not an argument: it must not be saved
             self.save_hyperparameters(ignore=["b"])
 
     b = B(1, 2)

@@ -109,7 +109,7 @@ def test_show_images_ignores_images_beyond_the_grid():
 def test_class_name_titles_render_in_both_languages(tmp_path, lang):
     """Every class name, Vietnamese diacritics included, is drawn with a font that has its glyphs."""
     names = d2l.text_labels(range(10), lang=lang)
-    titles = [f"{a}\n{b}" for a, b in zip(names, reversed(names))]
+    titles = [f"{a}\n{b}" for a, b in zip(names, reversed(names), strict=True)]
     axes = d2l.show_images(torch.rand(10, 28, 28), 2, 5, titles=titles)
     assert [ax.get_title() for ax in axes] == titles
     check_png(axes[0].figure, tmp_path / f"titles-{lang}.png", min_size=(740, 290))

@@ -172,7 +172,7 @@ def test_gradient_clipping_bounds_the_update():
     trainer = d2l.Trainer(max_epochs=1, gradient_clip_val=1e-3)
     data = ToyData(batch_size=40)
     trainer.fit(model, data)
-    step = torch.sqrt(sum(((p - b) ** 2).sum() for p, b in zip(model.parameters(), before)))
+    step = torch.sqrt(sum(((p - b) ** 2).sum() for p, b in zip(model.parameters(), before, strict=True)))
     assert step <= 1e-3 * 1.0001
 
 

@@ -108,6 +108,8 @@ class MetricLog:
         sums, counts = [self._sums[k] for k in labels], [self._counts[k] for k in labels]
         if reduce is not None:
             sums, counts = reduce(sums, counts)
-        means = {label: float(f"{total / count:.12g}") for label, total, count in zip(labels, sums, counts)}
+        means = {
+            label: float(f"{total / count:.12g}") for label, total, count in zip(labels, sums, counts, strict=True)
+        }
         self._sums, self._counts, self._seen, self.nonfinite = {}, {}, {}, {}
         return means

@@ -111,7 +111,7 @@ def transpose(X: torch.Tensor) -> torch.Tensor:
 
 def astype(X: torch.Tensor, dtype: Any) -> torch.Tensor:
     """``X`` converted to ``dtype`` (a torch dtype, or a type name such as ``'torch.FloatTensor'``)."""
-    return X.type(dtype) if isinstance(dtype, (str, type)) else X.to(dtype)
+    return X.type(dtype) if isinstance(dtype, (str, type)) else X.to(dtype)  # type: ignore[arg-type]  # a type works
 
 
 def numpy(X: torch.Tensor) -> np.ndarray:
@@ -121,7 +121,8 @@ def numpy(X: torch.Tensor) -> np.ndarray:
         >>> numpy(tensor([1.0, 2.0], requires_grad=True))
         array([1., 2.], dtype=float32)
     """
-    return X.detach().cpu().numpy().copy()
+    array: np.ndarray = X.detach().cpu().numpy().copy()
+    return array
 
 
 def to(X: torch.Tensor, device: Any) -> torch.Tensor:

@@ -134,6 +134,20 @@ class ProgressBoard(HyperParameters, LivePlot):
         [(0.5, 0.5), (2.5, 6.5), (4.5, 20.5)]
     """
 
+    # set by save_hyperparameters (the book's API), declared for the type checker
+    xlabel: str | None
+    ylabel: str | None
+    xlim: Sequence[float] | None
+    ylim: Sequence[float] | None
+    xscale: str
+    yscale: str
+    ls: Sequence[str]
+    colors: Sequence[str]
+    fig: Any
+    axes: Any
+    figsize: tuple[float, float]
+    display: bool
+
     def __init__(
         self,
         xlabel: str | None = None,
@@ -168,7 +182,7 @@ class ProgressBoard(HyperParameters, LivePlot):
         pending.append((float(x), float(y)))
         if len(pending) < max(int(every_n), 1):
             return
-        xs, ys = zip(*pending)
+        xs, ys = zip(*pending, strict=True)
         pending.clear()
         self.data.setdefault(label, []).append((sum(xs) / len(xs), sum(ys) / len(ys)))
         self._changed()
@@ -178,7 +192,7 @@ class ProgressBoard(HyperParameters, LivePlot):
         axes = self.axes if self.axes is not None else self._own_axes()
         axes.cla()
         for i, (label, points) in enumerate(self.data.items()):
-            xs, ys = zip(*points)
+            xs, ys = zip(*points, strict=True)
             ls, color = self.ls[i % len(self.ls)], self.colors[i % len(self.colors)]
             # a line of one point would not show: draw a dot, whole even on the axis' edge (x = max_epochs)
             single = {"marker": "o", "clip_on": False} if len(points) == 1 else {}

@@ -96,6 +96,7 @@ class DataModule(HyperParameters):
 
     root: Any = None
     num_workers: int = 0
+    batch_size: int  # set by every subclass (the book's set only this)
 
     def __init__(self, root: Any = None, num_workers: int = 0) -> None:
         self.save_hyperparameters()

@@ -46,7 +46,7 @@ def _argument_names(code: Any) -> tuple[str, ...]:
     """Names of a function's parameters, in order, from its code object."""
     count = code.co_argcount + code.co_kwonlyargcount
     count += bool(code.co_flags & inspect.CO_VARARGS) + bool(code.co_flags & inspect.CO_VARKEYWORDS)
-    return code.co_varnames[:count]
+    return tuple(code.co_varnames[:count])
 
 
 class HyperParameters:

@@ -37,6 +37,8 @@ class SGD(HyperParameters):
         tensor([0., 0.])
     """
 
+    lr: float  # set by save_hyperparameters (the book's API), declared for the type checker
+
     def __init__(self, params: Iterable[torch.Tensor], lr: float) -> None:
         self.save_hyperparameters()
         self.params = list(params)  # model.parameters() is a generator: keep the tensors
@@ -126,7 +128,8 @@ class LinearRegression(Module):
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """Predictions ``(batch_size, 1)``."""
-        return self.net(X)
+        y_hat: torch.Tensor = self.net(X)
+        return y_hat
 
     def loss(self, y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Mean squared error (without the book's 1/2 of §3.4, as ``nn.MSELoss``)."""

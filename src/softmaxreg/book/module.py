@@ -26,6 +26,12 @@ class Module(nn.Module, HyperParameters):
         plot_valid_per_epoch: validation points drawn per epoch.
     """
 
+    # set by subclasses, as the book's models do (nn.Module's __getattr__ would type them as Tensor | Module)
+    net: Any
+    lr: float
+    plot_train_per_epoch: int
+    plot_valid_per_epoch: int
+
     def __init__(self, plot_train_per_epoch: int = 2, plot_valid_per_epoch: int = 1) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -39,7 +45,8 @@ class Module(nn.Module, HyperParameters):
         """Apply ``self.net`` (subclasses set it, or override ``forward``)."""
         if not hasattr(self, "net"):
             raise NotImplementedError(f"{type(self).__name__} must set self.net or define forward().")
-        return self.net(X)
+        y_hat: torch.Tensor = self.net(X)
+        return y_hat
 
     def plot(self, key: str, value: Any, train: bool) -> None:
         """Report a metric of the current batch; the Trainer averages and plots it.

@@ -57,7 +57,8 @@ class SGD(torch.optim.SGD):
 
     def state_dict(self) -> dict[str, Any]:
         """As ``torch.optim.SGD.state_dict`` (loadable by it, and the other way round)."""
-        return _STATE_DICT(self)
+        state: dict[str, Any] = _STATE_DICT(self)
+        return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """As ``torch.optim.SGD.load_state_dict``."""

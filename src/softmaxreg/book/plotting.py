@@ -62,7 +62,7 @@ def _as_array(values: Any) -> Any:
 def _has_one_axis(X: Any) -> bool:
     """True for one series (a 1-d array or tensor, a list of numbers); False for a list of series."""
     if hasattr(X, "ndim"):
-        return X.ndim == 1
+        return bool(X.ndim == 1)
     return isinstance(X, (list, tuple)) and (len(X) == 0 or not hasattr(X[0], "__len__"))
 
 
@@ -146,7 +146,7 @@ def plot(
     if len(X) != len(Y):
         X = X * len(Y)
     axes.cla()
-    for x, y, fmt in zip(X, Y, fmts):
+    for x, y, fmt in zip(X, Y, fmts, strict=False):  # the book cycles through 4 fmts; fewer lines is fine
         if len(x):
             axes.plot(_as_array(x), _as_array(y), fmt)
         else:

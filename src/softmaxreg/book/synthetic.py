@@ -15,14 +15,14 @@ from softmaxreg.errors import ConfigError
 def _weights(w: Any) -> torch.Tensor:
     """``w`` as a float32 vector; a clear error for anything else."""
     try:
-        w = torch.as_tensor(w, dtype=torch.float32)
+        weights = torch.as_tensor(w, dtype=torch.float32)
     except (TypeError, ValueError, RuntimeError):
         raise ConfigError(f"`w` must be a 1-d tensor of weights, e.g. d2l.tensor([2, -3.4]); got {w!r}.") from None
-    if w.ndim != 1 or len(w) == 0:
+    if weights.ndim != 1 or len(weights) == 0:
         raise ConfigError(
-            f"`w` must be a 1-d tensor of weights, e.g. d2l.tensor([2, -3.4]); got shape {tuple(w.shape)}."
+            f"`w` must be a 1-d tensor of weights, e.g. d2l.tensor([2, -3.4]); got shape {tuple(weights.shape)}."
         )
-    return w
+    return weights
 
 
 def synthetic_data(w: Any, b: float, num_examples: int, noise: float = 0.01) -> tuple[torch.Tensor, torch.Tensor]:
@@ -79,6 +79,10 @@ class SyntheticRegressionData(DataModule):
         >>> torch.allclose(data.y[:, 0], data.X @ data.w + 4.2)
         True
     """
+
+    # set by save_hyperparameters (the book's API), declared for the type checker
+    num_train: int
+    num_val: int
 
     def __init__(
         self,

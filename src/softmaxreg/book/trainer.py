@@ -113,7 +113,7 @@ def _window_ends(num_batches: int, per_epoch: int) -> dict[int, int]:
         {118: 0, 235: 118}
     """
     ends = sorted({max(1, round(k * num_batches / max(per_epoch, 1))) for k in range(1, max(per_epoch, 1) + 1)})
-    return dict(zip(ends, [0, *ends[:-1]]))
+    return dict(zip(ends, [0, *ends[:-1]], strict=True))
 
 
 def _tensorboard_logger(tensorboard: Any) -> Any:
@@ -154,6 +154,11 @@ class Trainer(HyperParameters):
         start_epoch: the first epoch `fit` runs (0-based); ``on_fit_start`` callbacks may raise it
             to resume a run, after restoring the model, ``optim`` and ``history``.
     """
+
+    # set by save_hyperparameters (the book's API), declared for the type checker
+    max_epochs: int
+    num_gpus: int
+    gradient_clip_val: float
 
     def __init__(
         self,
@@ -241,7 +246,7 @@ class Trainer(HyperParameters):
         self._callback("on_fit_end", model)
 
     def _fit_epochs(self) -> None:
-        for self.epoch in range(self.start_epoch, self.max_epochs):
+        for self.epoch in range(self.start_epoch, self.max_epochs):  # noqa: B020 - d2l's attribute, not the iterable
             started = time.perf_counter()
             self.fit_epoch()
             self.parallel.check_reduced()  # under torchrun: a replaced fit_epoch that never averaged gradients
@@ -317,10 +322,8 @@ class Trainer(HyperParameters):
             self._diverged(*self.parallel.first_nonfinite(self._log.nonfinite.get(label)))
         if not self.parallel.is_main:
             return
-        if train:  # d2l's x: the mean of batch_idx / num_train_batches over the window
-            x = (2 * index - (position - windows[position]) + 1) / 2 / self.num_train_batches
-        else:
-            x = self.epoch + 1
+        # d2l's x: for training, the mean of batch_idx / num_train_batches over the window
+        x = (2 * index - (position - windows[position]) + 1) / 2 / self.num_train_batches if train else self.epoch + 1
         self.model.board.draw(x, mean, label, every_n=1)
 
     # -- divergence ----------------------------------------------------------------------------

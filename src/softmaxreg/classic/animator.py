@@ -8,7 +8,7 @@ ends; in a script nothing is drawn until `save`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from softmaxreg.book import _display
@@ -67,7 +67,9 @@ class Animator(LivePlot):
         legend = [] if legend is None else list(legend)
         self.fig = _display.new_figure(figsize)
         self.axes = list(self.fig.subplots(nrows, ncols, squeeze=False).flat)
-        self.config_axes = lambda: set_axes(self.axes[0], xlabel, ylabel, xlim, ylim, xscale, yscale, legend)
+        self.config_axes: Callable[[], None] = lambda: set_axes(
+            self.axes[0], xlabel, ylabel, xlim, ylim, xscale, yscale, legend
+        )
         self.X: list[list[Any]] | None = None
         self.Y: list[list[Any]] | None = None
         self.fmts = fmts
@@ -83,7 +85,7 @@ class Animator(LivePlot):
             self.X = [[] for _ in range(n)]
         if not self.Y:
             self.Y = [[] for _ in range(n)]
-        for i, (a, b) in enumerate(zip(x, y)):
+        for i, (a, b) in enumerate(zip(x, y, strict=False)):  # d2l: a shorter x leaves the rest as they were
             if a is not None and b is not None:
                 self.X[i].append(_number(a))
                 self.Y[i].append(_number(b))
@@ -93,7 +95,7 @@ class Animator(LivePlot):
         """Draw the lines so far into the first Axes and return the Figure."""
         axes = self.axes[0]
         axes.cla()
-        for x, y, fmt in zip(self.X or [], self.Y or [], self.fmts):
+        for x, y, fmt in zip(self.X or [], self.Y or [], self.fmts, strict=False):  # fmts cycles, as in d2l
             # a line of one point would not show: draw a dot
             axes.plot(x, y, fmt, **({"marker": "o", "clip_on": False} if len(x) == 1 else {}))
         self.config_axes()

@@ -57,5 +57,6 @@ def load_data_fashion_mnist(
         ConfigError: a bad ``batch_size`` or ``resize``.
         DataError: the data cannot be found or is damaged (the message says what to do).
     """
-    data = FashionMNIST(batch_size=batch_size, resize=(28, 28) if resize is None else resize, root=root)
+    size = (28, 28) if resize is None else resize
+    data = FashionMNIST(batch_size=batch_size, resize=size, root=root)  # type: ignore[arg-type]  # an int too
     return data.train_dataloader(), data.val_dataloader()

@@ -67,16 +67,16 @@ def _stepper(updater: Any) -> Step:
     """``step(l, batch_size)``: backward and update for the book's two kinds of ``updater``."""
     if isinstance(updater, torch.optim.Optimizer) or (hasattr(updater, "step") and hasattr(updater, "zero_grad")):
 
-        def step(l: torch.Tensor, n: int) -> None:
+        def step(losses: torch.Tensor, n: int) -> None:
             updater.zero_grad()
-            l.mean().backward()
+            losses.mean().backward()
             updater.step()
 
     elif callable(updater):
 
-        def step(l: torch.Tensor, n: int) -> None:
+        def step(losses: torch.Tensor, n: int) -> None:
             # the book's updater divides the gradient by n: it wants the summed loss's gradient
-            (l.sum() if l.ndim else l * n).backward()
+            (losses.sum() if losses.ndim else losses * n).backward()
             updater(n)
 
     else:
@@ -113,11 +113,11 @@ def train_epoch_ch3(
     correct, total = torch.zeros((), dtype=torch.int64), 0
     for X, y in train_iter:
         y_hat = net(X)
-        l = loss(y_hat, y)
+        losses = loss(y_hat, y)  # the book's `l`
         n = y.numel()
-        step(l, n)
+        step(losses, n)
         with torch.no_grad():
-            loss_sum += l.sum() if l.ndim else l * n
+            loss_sum += losses.sum() if losses.ndim else losses * n
             correct += _num_correct(y_hat, y)
         total += n
     if not total:
@@ -202,7 +202,7 @@ def predict_ch3(
     X, y = next(iter(test_iter))
     with torch.no_grad():
         preds = net(X).argmax(dim=1)
-    trues, preds = get_fashion_mnist_labels(y, lang), get_fashion_mnist_labels(preds, lang)
-    titles = [true + "\n" + pred for true, pred in zip(trues, preds)]
+    trues, guesses = get_fashion_mnist_labels(y, lang), get_fashion_mnist_labels(preds, lang)
+    titles = [true + "\n" + guess for true, guess in zip(trues, guesses, strict=True)]
     n = min(n, len(X))
     show_images(X[0:n].reshape((n, *X.shape[-2:])), 1, n, titles=titles[0:n])

@@ -27,7 +27,7 @@ class Accumulator:
 
     def add(self, *args: Any) -> None:
         """Add one value to each sum (numbers or 0-d tensors), in order."""
-        self.data = [a + float(b) for a, b in zip(self.data, args)]
+        self.data = [a + float(b) for a, b in zip(self.data, args, strict=False)]  # d2l: extra args are ignored
 
     def reset(self) -> None:
         """Set every sum back to 0."""

@@ -359,7 +359,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     parser = _Parser(
         prog="softmaxreg",
-        description="Softmax regression on Fashion-MNIST (d2l §4.5): train, evaluate, predict, sweep, export, data, serve.",
+        description="Softmax regression on Fashion-MNIST (d2l §4.5): train, evaluate, predict, sweep, export, data, "
+        "numerics, serve.",
     )
     parser.add_argument("--version", action="version", version=f"softmaxreg {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)

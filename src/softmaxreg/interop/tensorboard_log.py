@@ -112,7 +112,7 @@ def _kept(event: Any, epoch: int, step: int) -> bool:
     tag = event.summary.value[0].tag if event.summary.value else ""
     if epoch == 0 or tag.startswith(HPARAMS):  # the new fit writes them again
         return False
-    return event.step <= (epoch if tag.startswith(EPOCH) else step)
+    return bool(event.step <= (epoch if tag.startswith(EPOCH) else step))
 
 
 def remove_events_after(log_dir: Path, epoch: int, step: int) -> None:
