@@ -143,8 +143,8 @@ def test_final_cell_prints_the_test_accuracy_and_shows_misclassified_images(exec
     accuracy = float(re.search(r"test accuracy: (0\.\d+)", text).group(1))
     assert accuracy >= 0.82, text  # 20 seeds give 0.809-0.835
     (quoted,) = re.findall(
-        r"prints `test accuracy: (0\.\d{4})`", (SRC.parent / "README.md").read_text(encoding="utf-8")
+        r"prints `test accuracy: (0\.\d{4})`", (SRC.parent / "docs" / "guide" / "book.md").read_text(encoding="utf-8")
     )
-    assert f"{accuracy:.4f}" == quoted, text  # what the README says SEED = 1 prints
+    assert f"{accuracy:.4f}" == quoted, text  # what the book guide says SEED = 1 prints
     images = [o for o in cell.outputs if o.output_type == "display_data" and IMAGE_TYPES & set(o.data)]
     assert len(images) == 1

@@ -43,14 +43,27 @@ def test_serve_on_a_port_in_use_is_one_line(trained_run, tmp_path):
 
 
 @pytest.mark.real_data
-def test_serve_elsewhere_than_localhost_warns_and_ctrl_c_stops_it(trained_run, tmp_path):
+def test_serve_on_another_loopback_address_does_not_warn_and_ctrl_c_stops_it(trained_run, tmp_path):
     pytest.importorskip("fastapi")
     process, url = start_server(trained_run.dir, tmp_path, "--host", "127.0.0.2")  # loopback, yet not 127.0.0.1
     assert url.startswith("http://127.0.0.2:")
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=20)
     assert process.returncode == 0 and out.endswith("stopped\n")
-    assert err == "softmaxreg: warning: listening on 127.0.0.2: other machines can reach this page and API.\n"
+    assert err == ""  # 127.0.0.0/8 is this machine only: no other machine reaches it
+
+
+@pytest.mark.parametrize("token", [None, "t"])
+def test_serve_on_a_network_address_warns_what_is_open(capsys, token):
+    from softmaxreg.commands import serve
+
+    serve._warn_exposed("0.0.0.0", token)
+    needs = "the token" if token else "nothing"
+    assert capsys.readouterr().err == (
+        "softmaxreg: warning: listening on 0.0.0.0: every machine that reaches this port can use the page and the "
+        f"prediction API ({needs} is asked for them), and the token travels unencrypted over plain HTTP. On an open "
+        "network put the server behind an HTTPS reverse proxy (see docs/guide/security.md).\n"
+    )
 
 
 @pytest.mark.real_data

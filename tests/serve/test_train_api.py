@@ -196,6 +196,21 @@ def test_serving_another_run_folder_of_the_directory(client):
     assert bad.status_code == 422 and "must be one of the run folders" in bad.json()["error"]
 
 
+def test_a_stop_while_the_worker_starts_ends_it_cleanly(client, training_server):
+    """Stop at once after Start: the worker is still importing torch. It used to be interrupted mid-import
+    (numpy half-imported: a traceback on the server's stderr, 'failed, exit code 1' on the page)."""
+    runs = training_server[1]
+    before = set(runs.iterdir()) if runs.exists() else set()
+    stream = events(client)
+    assert start(client, epochs=50).status_code == 202
+    assert client.post("/api/train/stop").status_code == 200
+    _, end = until_ended(stream)
+    stream.close()
+    assert end["status"] == "stopped", end["message"]
+    assert end["message"] in ("Stopped before the run started.", "stopped before the run started.")
+    assert (set(runs.iterdir()) if runs.exists() else set()) == before  # no run folder was made
+
+
 def _gone(pid: int) -> bool:
     """The process has exited (a zombie whose new parent has not reaped it yet counts as gone)."""
     try:

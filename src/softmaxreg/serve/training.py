@@ -145,6 +145,7 @@ class RunManager:
         self._listeners: dict[asyncio.Queue[str | None], str] = {}  # each page's queue -> its language
         self._follower: asyncio.Task[None] | None = None
         self._end: dict[str, Any] | None = None  # the worker's last line
+        self._ready = False  # the worker said it handles SIGINT (its "ready" line)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing = False
 
@@ -225,6 +226,7 @@ class RunManager:
         except BaseException:  # no process (OSError), or the request was cancelled: nothing is training
             self.state = before
             raise
+        self._ready = False
         self.state["worker_pid"] = self.process.pid
         self._follower = asyncio.create_task(self._follow(self.process))
         self._publish()
@@ -239,7 +241,10 @@ class RunManager:
         if not self.running or self.process is None:
             raise TrainingConflictError("No run is training, so there is nothing to stop.")
         if self.state["status"] != "stopping":
-            self.process.send_signal(signal.SIGINT)  # once: a second Ctrl-C would interrupt a checkpoint write
+            if self._ready:  # once: a second Ctrl-C would interrupt a checkpoint write
+                self.process.send_signal(signal.SIGINT)
+            # else the worker's Python is still starting: a SIGINT now would kill it mid-import; it is sent
+            # when the worker says it can take one ("ready")
             self.state["status"] = "stopping"
             self._publish()
         return self.snapshot()
@@ -277,6 +282,11 @@ class RunManager:
             self.state["points"].append(point)
             self.state["templates"] = message["templates"]
             self._publish("point", {"point": point, "templates": message["templates"]})
+            return
+        if kind == "ready":  # the worker handles SIGINT from now on: a stop asked for meanwhile is sent
+            self._ready = True
+            if self.state["status"] == "stopping" and self.process is not None:
+                self.process.send_signal(signal.SIGINT)
             return
         if kind == "started":
             self.state.update(run=Path(message["run"]).name, run_path=message["run"])

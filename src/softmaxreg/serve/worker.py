@@ -26,6 +26,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 from types import SimpleNamespace
 from typing import Any, TextIO
@@ -110,8 +111,16 @@ def templates(model: Any, input_shape: tuple[int, ...]) -> list[list[list[float]
     return weights.numpy().round(4).tolist()
 
 
-def train(settings: dict[str, Any], channel: Channel) -> dict[str, Any]:
-    """``softmaxreg train``'s steps for ``settings`` (a `TrainConfig` dict, ``runs_dir``, ``data_dir``)."""
+BEFORE_START = {"status": "stopped", "message": "stopped before the run started.", "epochs": 0}
+
+
+def train(settings: dict[str, Any], channel: Channel, stop: threading.Event) -> dict[str, Any]:
+    """``softmaxreg train``'s steps for ``settings`` (a `TrainConfig` dict, ``runs_dir``, ``data_dir``).
+
+    ``stop`` is set by a SIGINT that arrives while the worker is still importing and loading: such a
+    stop ends it cleanly before the run folder is made, instead of a KeyboardInterrupt in the middle of
+    an import (which left numpy half-imported and printed a traceback).
+    """
     from softmaxreg.book.devices import resolve_device
     from softmaxreg.runs import folder
     from softmaxreg.runs.config import TrainConfig
@@ -122,6 +131,9 @@ def train(settings: dict[str, Any], channel: Channel) -> dict[str, Any]:
     options = SimpleNamespace(device="cpu", data_dir=settings.get("data_dir"), offline=False, quiet=True)
     device = resolve_device("cpu")
     data = load_data(config.batch_size, options.data_dir, options.offline)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # from here on a stop is a KeyboardInterrupt
+    if stop.is_set():
+        return BEFORE_START
     run_dir = make_run_dir(None, base=settings["runs_dir"])  # the CLI's own: it claims the folder as train does
     folder.write_config(run_dir, run_options(config, options, device, data, "en"))
     input_shape = tuple(data.train.images.shape[1:])
@@ -143,12 +155,15 @@ def main(argv: list[str]) -> int:
 
     channel = Channel(os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8"))
     sys.stdout = sys.stderr  # nothing else may write on the channel
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda signum, frame: stop.set())  # until the imports and the data are done
+    channel.send({"type": "ready"})  # the manager sends no SIGINT before this line (it would kill Python mid-start)
     try:
-        end = train(json.loads(argv[0]), channel)
+        end = train(json.loads(argv[0]), channel, stop)
     except (SoftmaxRegError, OSError) as err:
         end = {"status": "failed", "message": str(err), "epochs": 0}
     except KeyboardInterrupt:  # a second Ctrl-C, or one before training started
-        end = {"status": "stopped", "message": "stopped before the run started.", "epochs": 0}
+        end = BEFORE_START
     channel.send({"type": "end", **end})
     return 0 if end["status"] == "finished" else 1
 
