@@ -94,7 +94,7 @@ def test_pixels_match_the_same_image_uploaded_and_explain_the_scores(client, fas
     (a,), (b,) = uploaded["results"], drawn["results"]
     assert a["top_k"] == b["top_k"] and a["input"] == b["input"] == pixels.tolist()
     model = client.get("/api/model").json()
-    for label, (logit, contribution) in enumerate(zip(b["logits"], b["contributions"])):
+    for label, (logit, contribution) in enumerate(zip(b["logits"], b["contributions"], strict=True)):
         assert np.sum(contribution) + model["biases"][label] == pytest.approx(logit, abs=1e-3)  # w_c · x + b_c
     assert sum(b["probabilities"]) == pytest.approx(1)
     assert set(client.post("/api/predict", files={"file": ("x.png", png_bytes(pixels))}).json()["results"][0]) == {

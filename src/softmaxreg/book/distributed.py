@@ -508,7 +508,7 @@ class DataParallel(SingleProcess):
                 t = next(received) if self.is_main else torch.empty(shape, dtype=getattr(torch, dtype), device=device)
                 return self._broadcast(t)
             if isinstance(node, dict) and "keys" in node:
-                return {decode(k): decode(v) for k, v in zip(node["keys"], node["values"])}
+                return {decode(k): decode(v) for k, v in zip(node["keys"], node["values"], strict=True)}
             if isinstance(node, dict) and "list" in node:
                 return [decode(v) for v in node["list"]]
             return node
