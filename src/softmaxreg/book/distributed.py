@@ -564,5 +564,8 @@ class DataParallel(SingleProcess):
         if note is not None:
             return f"{who} failed: {note}"
         if timed_out:
-            return f"{who} did not answer within {self.timeout:g} s (stuck, or on a lost machine; {TIMEOUT_ENV} sets the wait)"
+            return (
+                f"{who} did not answer within {self.timeout:g} s "
+                f"(stuck, or on a lost machine; {TIMEOUT_ENV} sets the wait)"
+            )
         return f"{who} died without an error report (killed by a signal, or out of memory)"

@@ -113,7 +113,8 @@ def mistakes_figure(
             continue
         ax.imshow(images[i], cmap="gray", vmin=0, vmax=255)
         ax.set_title(
-            f"{words['true']}: {class_names[true[i]]}\n{words['predicted']}: {class_names[predicted[i]]} ({confidence[i]:.0%})",
+            f"{words['true']}: {class_names[true[i]]}\n"
+            f"{words['predicted']}: {class_names[predicted[i]]} ({confidence[i]:.0%})",
             fontsize=9,
         )
     fig.suptitle(words["mistakes"].format(k=m, n=total), fontsize=12)
