@@ -93,10 +93,10 @@ def scratch_books_loop(loaders, epochs):
         metric = d2l.Accumulator(3)
         for X, y in train_iter:
             y_hat = net(X)
-            l = _cross_entropy(y_hat, y)
-            l.sum().backward()
+            loss = _cross_entropy(y_hat, y)
+            loss.sum().backward()
             updater(X.shape[0])
-            metric.add(float(l.sum()), accuracy(y_hat, y), y.numel())
+            metric.add(float(loss.sum()), accuracy(y_hat, y), y.numel())
         test = d2l.Accumulator(2)
         with torch.no_grad():
             for X, y in test_iter:
@@ -107,7 +107,7 @@ def scratch_books_loop(loaders, epochs):
 def concise(loaders, epochs):
     torch.manual_seed(SEED)
     net = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
-    net.apply(lambda m: nn.init.normal_(m.weight, std=0.01) if type(m) == nn.Linear else None)
+    net.apply(lambda m: nn.init.normal_(m.weight, std=0.01) if type(m) is nn.Linear else None)
     trainer = torch.optim.SGD(net.parameters(), lr=LR)
     _train_ch3(net, *loaders, nn.CrossEntropyLoss(reduction="none"), epochs, trainer)
     return net

@@ -61,7 +61,8 @@ def compare(run_dir: Path, data: FashionMNIST, repeat: int) -> None:
         f"{run_dir}: {size:,} bytes; export {min(times) * 1000:.1f} ms in-process (best of {repeat}), "
         f"`softmaxreg export` {process:.2f} s as a new process; 10,000 test images: max |p_onnx - p| = "
         f"{np.abs(probabilities - expected_probabilities).max():.2e}, max |logit_onnx - logit| = "
-        f"{np.abs(logits - expected.numpy()).max():.2e}, accuracy onnx {(probabilities.argmax(1) == labels).mean():.4f} "
+        f"{np.abs(logits - expected.numpy()).max():.2e}, "
+        f"accuracy onnx {(probabilities.argmax(1) == labels).mean():.4f} "
         f"softmaxreg {(expected_probabilities.argmax(1) == labels).mean():.4f}"
     )
 

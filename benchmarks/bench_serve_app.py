@@ -33,7 +33,8 @@ def _scope(raw: bytes) -> tuple[dict[str, Any], bytes]:
     headers = [(name.lower(), value) for name, value in (line.split(b": ", 1) for line in lines)]
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method.decode(),
              "scheme": "http", "path": path.decode(), "raw_path": path, "query_string": query, "root_path": "",
-             "headers": headers, "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000), "state": {}}  # fmt: skip
+             "headers": headers, "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000),
+             "state": {}}  # fmt: skip
     return scope, body
 
 

@@ -36,7 +36,8 @@ def _model(seed):
 def _state(seed):
     model = _model(seed)
     return TrainingState(seed, model.state_dict(), {"state": {}, "param_groups": [{"params": [0, 1], "lr": 0.1}]},
-                         capture_rng(torch.device("cpu")), {"history": [{"epoch": e} for e in range(1, seed + 1)]})  # fmt: skip
+                         capture_rng(torch.device("cpu")),
+                         {"history": [{"epoch": e} for e in range(1, seed + 1)]})  # fmt: skip
 
 
 def _figure(seed):
@@ -205,10 +206,11 @@ def test_a_file_size_limit_is_one_line_and_exit_1(real_data_dir, tmp_path):
 
     from conftest import SRC
 
-    command = [sys.executable, "-m", "softmaxreg", "train", "--epochs", "1", "--quiet", "--data-dir", str(real_data_dir),
-               "--out", "r"]  # fmt: skip
+    command = [sys.executable, "-m", "softmaxreg", "train", "--epochs", "1", "--quiet",
+               "--data-dir", str(real_data_dir), "--out", "r"]  # fmt: skip
     result = subprocess.run(["bash", "-c", "ulimit -f 20 && exec " + shlex.join(command)], cwd=tmp_path,
-                            env={**os.environ, "PYTHONPATH": str(SRC)}, capture_output=True, text=True, timeout=300)  # fmt: skip
+                            env={**os.environ, "PYTHONPATH": str(SRC)}, capture_output=True, text=True,
+                            timeout=300)  # fmt: skip
     assert result.returncode == 1, result.stderr
     (line,) = result.stderr.splitlines()
     assert line == ("softmaxreg: error: Expected to save epoch 1 into r; got an error: File too large. Free some "

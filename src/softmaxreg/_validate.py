@@ -65,10 +65,10 @@ SEED_LIMIT = 2**64  # torch.manual_seed takes 0 ... 2**64 - 1 (a 64-bit generato
 
 def check_seed(name: str, value: object) -> int:
     """Return ``value`` if it is an int in ``[0, 2**64)`` (what torch's generator takes), else raise `ConfigError`."""
-    check_nonnegative_int(name, value)
-    if int(value) >= SEED_LIMIT:  # type: ignore[call-overload]
+    seed = check_nonnegative_int(name, value)
+    if seed >= SEED_LIMIT:
         raise _fail(name, f"an integer from 0 to {SEED_LIMIT - 1:,} (2**64 - 1)", value)
-    return int(value)  # type: ignore[call-overload]
+    return seed
 
 
 def check_positive_number(name: str, value: object) -> float:

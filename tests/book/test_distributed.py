@@ -267,7 +267,7 @@ def test_the_founding_code_trains_data_parallel_unchanged(real_data_dir, tmp_pat
     assert [r["rank"] for r in reports] == [0, 1]
     assert reports[0]["weights"] == reports[1]["weights"]  # bit for bit: one model trained by two processes
     assert reports[0]["history"] == [{**row, "seconds": row2["seconds"]} for row, row2 in
-                                     zip(reports[1]["history"], reports[0]["history"])]  # fmt: skip
+                                     zip(reports[1]["history"], reports[0]["history"], strict=True)]  # fmt: skip
     history = reports[0]["history"]
     assert len(history) == 10 and history[-1]["val_acc"] >= 0.80
     assert history[-1]["train_loss"] < 0.6 * history[0]["train_loss"]

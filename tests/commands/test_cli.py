@@ -36,8 +36,9 @@ def test_help_lists_the_options(command, capsys):
         main([command, "--help"])
     help_text = capsys.readouterr().out
     expected = {
-        "train": ["--epochs", "--lr", "--batch-size", "--model", "--weight-decay", "--input-dropout", "--seed", "--data-dir", "--offline",
-                  "--out", "--device", "--early-stopping", "--resume", "--lang", "--quiet", "--tensorboard"],
+        "train": ["--epochs", "--lr", "--batch-size", "--model", "--weight-decay", "--input-dropout", "--seed",
+                  "--data-dir", "--offline", "--out", "--device", "--early-stopping", "--resume", "--lang", "--quiet",
+                  "--tensorboard"],
         "evaluate": ["RUN_DIR", "--json", "--lang"],
         "predict": ["RUN_DIR", "IMAGE", "--top-k", "--json", "--invert"],
         "sweep": ["--lr", "--epochs", "--out", "--tensorboard"],
@@ -52,7 +53,8 @@ def test_help_lists_the_options(command, capsys):
     [
         (
             ["evaluate"],
-            "softmaxreg evaluate: error: the following arguments are required: RUN_DIR (see softmaxreg evaluate --help)",
+            "softmaxreg evaluate: error: the following arguments are required: RUN_DIR "
+            "(see softmaxreg evaluate --help)",
         ),
         (
             ["predict", "run"],

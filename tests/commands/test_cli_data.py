@@ -31,7 +31,8 @@ def test_data_with_a_damaged_file(real_data_dir, tmp_path):
         and f"{damaged.name:<28} FAILED  Expected the official t10k-labels" in result.stdout
     )
     assert result.stderr.strip().splitlines() == [
-        f"softmaxreg: error: 1 of 4 Fashion-MNIST files in {copy} failed verification. Delete or replace them (see the lines above)."
+        f"softmaxreg: error: 1 of 4 Fashion-MNIST files in {copy} failed verification. "
+        "Delete or replace them (see the lines above)."
     ]
 
 

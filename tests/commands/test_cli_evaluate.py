@@ -37,5 +37,6 @@ def test_evaluate_a_missing_run_folder_is_one_line(tmp_path):
     result = run_cli("evaluate", "nowhere", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr == (
-        "softmaxreg: error: Expected a run folder at nowhere; it does not exist. Pass a folder made by `softmaxreg train`.\n"
+        "softmaxreg: error: Expected a run folder at nowhere; it does not exist. "
+        "Pass a folder made by `softmaxreg train`.\n"
     )

@@ -136,9 +136,9 @@ def test_a_damaged_run_folder_is_refused_with_one_line(trained_run, tmp_path, cl
 def test_a_missing_run_folder_is_one_line(tmp_path, cli_in_process):
     code, _, stderr = cli_in_process("export", tmp_path / "nope")
     assert code == 2
-    assert (
-        stderr
-        == f"softmaxreg: error: Expected a run folder at {tmp_path / 'nope'}; it does not exist. Pass a folder made by `softmaxreg train`.\n"
+    assert stderr == (
+        f"softmaxreg: error: Expected a run folder at {tmp_path / 'nope'}; it does not exist. "
+        "Pass a folder made by `softmaxreg train`.\n"
     )
 
 

@@ -41,11 +41,11 @@ def test_predict_recovers_the_labels_of_real_test_images(trained_run, test_image
         assert len(probabilities) == 3 and probabilities == sorted(probabilities, reverse=True)
         assert 0 < sum(probabilities) <= 1 + 1e-6
     top1 = [p["top_k"][0]["label"] for p in predictions]
-    grey_hits = sum(a == b for a, b in zip(top1[:NUM_IMAGES], labels))
-    photo_hits = sum(a == b for a, b in zip(top1[NUM_IMAGES:], labels))
+    grey_hits = sum(a == b for a, b in zip(top1[:NUM_IMAGES], labels, strict=True))
+    photo_hits = sum(a == b for a, b in zip(top1[NUM_IMAGES:], labels, strict=True))
     assert grey_hits >= 0.7 * NUM_IMAGES, (grey_hits, top1[:NUM_IMAGES], labels)  # the model's ~80% accuracy
     assert photo_hits >= 0.6 * NUM_IMAGES, (photo_hits, top1[NUM_IMAGES:], labels)
-    agree = sum(a == b for a, b in zip(top1[:NUM_IMAGES], top1[NUM_IMAGES:]))
+    agree = sum(a == b for a, b in zip(top1[:NUM_IMAGES], top1[NUM_IMAGES:], strict=True))
     assert agree >= 0.7 * NUM_IMAGES  # the photo, made back into a 28×28 image, looks like the original
 
     seen = sorted((tmp_path / "seen").iterdir())

@@ -113,9 +113,8 @@ def test_a_recipe_is_a_setting_like_the_others(tmp_path, train, cli_in_process):
     run = tmp_path / "r1"
     assert train("--epochs", "1", "--out", run)[0] == 0
     message = refused(cli_in_process, run, "--epochs", "2", "--recipe", "best")
-    assert (
-        message
-        == "`--recipe best` cannot change when resuming: the run used lr 0.1, not 0.3. Leave it out, or start a new run."
+    assert message == (
+        "`--recipe best` cannot change when resuming: the run used lr 0.1, not 0.3. Leave it out, or start a new run."
     )
     code, _, err = cli_in_process("train", "--resume", run, "--epochs", "2", "--recipe", "seed", *FAST)
     assert code == 0, err  # the run's own recipe changes nothing

@@ -26,7 +26,8 @@ def test_serve_without_the_extra_names_the_install_command(tmp_path):
     code = ("import sys; sys.modules['fastapi'] = None; from softmaxreg.commands import cli; "
             "sys.exit(cli.main(['serve', 'somewhere']))")  # fmt: skip
     result = subprocess.run([__import__("sys").executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
-                            env={**__import__("os").environ, "PYTHONPATH": str(__import__("conftest").SRC)})  # fmt: skip
+                            env={**__import__("os").environ,
+                                 "PYTHONPATH": str(__import__("conftest").SRC)})  # fmt: skip
     assert result.returncode == 2
     assert result.stderr.startswith("softmaxreg: error: `softmaxreg serve` needs FastAPI and uvicorn")
     assert result.stderr.endswith('install them with: pip install "softmaxreg[serve]"\n')

@@ -50,7 +50,8 @@ def test_train_writes_a_complete_run_folder(trained_run):
 
     config = read_json(run_dir / "config.json")
     expected = {"epochs": 3, "lr": 0.1, "batch_size": 256, "model": "concise", "weight_decay": 0.0, "seed": 0,
-                "early_stopping": None, "input_dropout": 0.0, "device": "cpu", "device_used": "cpu", "lang": "en", "offline": False}  # fmt: skip
+                "early_stopping": None, "input_dropout": 0.0, "device": "cpu", "device_used": "cpu", "lang": "en",
+                "offline": False}  # fmt: skip
     assert {k: config[k] for k in expected} == expected
     assert {"softmaxreg", "torch", "numpy", "python"} <= set(config["environment"])
 

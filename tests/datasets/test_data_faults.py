@@ -82,17 +82,20 @@ CASES = {
     "truncated gzip": (
         lambda folder, mp: (folder / IMAGES).write_bytes(_gz(_GOOD["train_images"])[:5000]),
         IDXFormatError,
-        r"Expected a complete gzip stream in {file}; got one that ends after [\d,]+ bytes of content\. The file is truncated",
+        r"Expected a complete gzip stream in {file}; got one that ends after [\d,]+ bytes of content\. "
+        r"The file is truncated",
     ),
     "not gzip (an HTML page)": (
         _replace(IMAGES, b"<!DOCTYPE html><html><body>Access denied</body></html>"),
         IDXFormatError,
-        r"Expected a gzip or IDX file in {file}; got neither: it starts with b'<!DOCTYPE ht' \(an HTML page, e\.g\. a proxy's error page\?\)",
+        r"Expected a gzip or IDX file in {file}; got neither: it starts with b'<!DOCTYPE ht' "
+        r"\(an HTML page, e\.g\. a proxy's error page\?\)",
     ),
     "wrong magic": (
         _replace(IMAGES, gzip.compress(b"\x00\x00\x0a\x03" + encode_idx(_GOOD["train_images"])[4:])),
         IDXFormatError,
-        r"Expected an IDX magic number 0x0000TTNN \(TT a type code, NN ≥ 1 dimensions\) in {file}; got 0x00000a03\. Is this an IDX file\?",
+        r"Expected an IDX magic number 0x0000TTNN \(TT a type code, NN ≥ 1 dimensions\) in {file}; "
+        r"got 0x00000a03\. Is this an IDX file\?",
     ),
     "wrong dimensions (a labels file)": (
         _replace(IMAGES, _gz(_GOOD["train_labels"])),
@@ -102,22 +105,26 @@ CASES = {
     "wrong dimensions (32x32 images)": (
         _replace(IMAGES, _gz(np.zeros((96, 32, 32), np.uint8))),
         IDXFormatError,
-        r"Expected examples of 28×28 in {file}; got 32×32 \(shape \(96, 32, 32\)\)\. Is this another dataset, or a resized copy\?",
+        r"Expected examples of 28×28 in {file}; got 32×32 \(shape \(96, 32, 32\)\)\. "
+        r"Is this another dataset, or a resized copy\?",
     ),
     "header count larger than the payload": (
         _replace(IMAGES, gzip.compress(_header_says_more)),
         IDXFormatError,
-        r"Expected 75,264 bytes of data in {file} for shape \(96, 28, 28\); got 74,480\. The file is truncated or its header is wrong\.",
+        r"Expected 75,264 bytes of data in {file} for shape \(96, 28, 28\); got 74,480\. "
+        r"The file is truncated or its header is wrong\.",
     ),
     "image/label count mismatch": (
         _count_mismatch,
         IDXFormatError,
-        r"Expected as many train labels as images; got 95 labels in {dir}/train-labels-idx1-ubyte\.gz for 96 images in {file}\.",
+        r"Expected as many train labels as images; got 95 labels in {dir}/train-labels-idx1-ubyte\.gz "
+        r"for 96 images in {file}\.",
     ),
     "label >= 10": (
         _replace(LABELS, _gz(_bad_labels)),
         IDXFormatError,
-        r"Expected labels 0\.\.9 in {dir}/train-labels-idx1-ubyte\.gz; got 12 at index 5\. This is not a Fashion-MNIST labels file\.",
+        r"Expected labels 0\.\.9 in {dir}/train-labels-idx1-ubyte\.gz; got 12 at index 5\. "
+        r"This is not a Fashion-MNIST labels file\.",
     ),
     "empty file": (
         _replace(IMAGES, b""),
@@ -133,7 +140,8 @@ CASES = {
     "unreadable (a folder in its place)": (
         _folder_in_place,
         DataError,
-        r"Expected a readable file at {file}; got an error: Is a directory\. Something other than a file is in its place\.",
+        r"Expected a readable file at {file}; got an error: Is a directory\. "
+        r"Something other than a file is in its place\.",
     ),
     "unreadable (permission denied, monkeypatched)": (
         _unreadable_by_permissions,
@@ -171,9 +179,10 @@ def test_in_a_folder_the_user_chose_the_error_is_clear_and_the_file_untouched(go
     with pytest.MonkeyPatch.context() as mp:
         message = _damaged(folder, case, mp)
         before = _snapshot(folder)
-        with pytest.raises(CASES[case][1], match=message + r".* To fix: replace it with the official file, or delete it "
-                           rf"to have a fresh copy downloaded into {re.escape(str(folder))}; softmaxreg never deletes or "
-                           r"changes files in a folder you chose \(the `root` argument\)\.$") as info:  # fmt: skip
+        with pytest.raises(CASES[case][1], match=message + r".* To fix: replace it with the official file, "
+                           rf"or delete it to have a fresh copy downloaded into {re.escape(str(folder))}; "
+                           r"softmaxreg never deletes or changes files in a folder you chose \(the `root` argument\)\.$"
+                           ) as info:  # fmt: skip
             sources.load_fashion_mnist(root=folder, offline=True)
         assert "\n" not in str(info.value)
         assert _snapshot(folder) == before
@@ -331,8 +340,9 @@ def test_a_bad_cached_file_and_no_reachable_mirror(good_md5s, monkeypatch):
     message = _damaged(cache, "empty file", monkeypatch)
     monkeypatch.setenv("SOFTMAXREG_MIRRORS", "http://127.0.0.1:9/")  # the discard port: connection refused
     monkeypatch.setenv("SOFTMAXREG_RETRIES", "0")
-    with pytest.raises(IDXFormatError, match=message + r".* softmaxreg moved it aside to .*\.quarantined .*download into "
-                       rf"{re.escape(str(cache))} failed: Expected {re.escape(IMAGES)} from one of the mirrors; got only "
+    with pytest.raises(IDXFormatError, match=message + r".* softmaxreg moved it aside to .*\.quarantined "
+                       rf".*download into {re.escape(str(cache))} failed: "
+                       rf"Expected {re.escape(IMAGES)} from one of the mirrors; got only "
                        r"failures \(http://127\.0\.0\.1:9/train-images-idx3-ubyte\.gz: .*\)\..* To fix: install the "
                        r"Debian/Ubuntu package"):  # fmt: skip
         sources.load_fashion_mnist(offline=False)

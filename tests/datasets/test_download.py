@@ -160,7 +160,8 @@ def self_signed(tmp_path_factory):
     folder = tmp_path_factory.mktemp("tls")
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem")],
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(folder / "key.pem"),
+         "-out", str(folder / "cert.pem")],
         check=True, capture_output=True,
     )  # fmt: skip
     return folder
@@ -229,7 +230,10 @@ def test_disk_errors_while_writing_are_not_blamed_on_the_mirror(mirror, monkeypa
 
 # -- two processes at once -------------------------------------------------------------------------
 
-_CHILD = "from softmaxreg import sources; a, f = sources.load_fashion_mnist(offline=False); print(f, a['train_labels'].sum())"
+_CHILD = (
+    "from softmaxreg import sources; a, f = sources.load_fashion_mnist(offline=False); "
+    "print(f, a['train_labels'].sum())"
+)
 
 
 def test_two_processes_downloading_at_once_share_one_download(real_data_dir, tmp_path):

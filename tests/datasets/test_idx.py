@@ -79,7 +79,8 @@ def test_trailing_bytes_are_rejected():
 def test_empty_file():
     with pytest.raises(
         IDXFormatError,
-        match=r"Expected an IDX file in e; got an empty file \(0 bytes\), too short for a header\. It was left by an interrupted",
+        match=r"Expected an IDX file in e; got an empty file \(0 bytes\), too short for a header\. "
+        r"It was left by an interrupted",
     ):
         parse_idx(b"", "e")
 
@@ -109,7 +110,8 @@ def test_truncated_gzip(tmp_path):
     path.write_bytes(gzip.compress(encode_idx(np.arange(5000, dtype=np.int32)))[:-30])
     with pytest.raises(
         IDXFormatError,
-        match=r"Expected a complete gzip stream in .*t\.gz; got one that ends after [\d,]+ bytes of content\. The file is truncated",
+        match=r"Expected a complete gzip stream in .*t\.gz; got one that ends after [\d,]+ bytes of content\. "
+        r"The file is truncated",
     ):
         read_idx(path)
 
@@ -200,7 +202,7 @@ def test_many_gzip_members_take_linear_work(monkeypatch):
 def test_more_gzip_data_than_the_expected_content_needs_is_refused_unread(tmp_path):
     empty = gzip.compress(b"", mtime=0)
     with pytest.raises(IDXFormatError, match=r"Expected at most 65,637 bytes of gzip data for at most 100 bytes of "
-                                             r"content in pad.gz; got 200,000\. The file is padded or damaged"):  # fmt: skip
+                       r"content in pad.gz; got 200,000\. The file is padded or damaged"):  # fmt: skip
         decompress(empty * 10_000, "pad.gz", max_bytes=100)
     path = tmp_path / "pad.gz"
     path.write_bytes(empty * 10_000)

@@ -86,7 +86,9 @@ def test_image_and_label_counts_must_match(tmp_path, monkeypatch):
     monkeypatch.setattr(sources, "FILES", tuple(replace(f, md5=digests[f.key]) for f in sources.FILES))
     with pytest.raises(
         IDXFormatError,
-        match=r"Expected as many test labels as images; got 39 labels in .*t10k-labels-idx1-ubyte\.gz for 40 images in .*t10k-images-idx3-ubyte\.gz\. The two files come from different datasets\.",
+        match=r"Expected as many test labels as images; got 39 labels in .*t10k-labels-idx1-ubyte\.gz "
+        r"for 40 images in .*t10k-images-idx3-ubyte\.gz\. "
+        r"The two files come from different datasets\.",
     ):
         sources.load_fashion_mnist(root=tmp_path / "d")
 

@@ -45,7 +45,7 @@ def test_optimizer_state_round_trip_continues_identically(tmp_path, make):
     copy_optimizer.load_state_dict(state.optimizer)
     steps(copy, copy_optimizer, 2, seed=2)  # the resumed one
     assert state.epoch == 3
-    for a, b in zip(model.parameters(), copy.parameters()):
+    for a, b in zip(model.parameters(), copy.parameters(), strict=True):
         assert torch.equal(a, b)
 
 

@@ -128,7 +128,10 @@ def resume_over_model(run):
 
 # -- the cases: damage, what the error says ({run} is the run folder) ------------------------------
 
-SAFETENSORS = r"Expected a safetensors file in {run}/{name}; got [\d,]+ bytes that are not one \(.+\): it is truncated or damaged\. "
+SAFETENSORS = (
+    r"Expected a safetensors file in {run}/{name}; got [\d,]+ bytes that are not one \(.+\): "
+    r"it is truncated or damaged\. "
+)
 MODEL_CASES = {
     "weights truncated": (cut("model.safetensors"), SAFETENSORS.replace("{name}", "model.safetensors") + MODEL_FIX),
     "weights empty": (cut("model.safetensors", 0), SAFETENSORS.replace("{name}", "model.safetensors") + MODEL_FIX),
@@ -229,15 +232,13 @@ RESUME_CASES = {
     ),
     "resume shape changed": (
         tensors("resume.safetensors", set_item("model.net.1.weight", torch.zeros(10, 100))),
-        r"Expected model\.net\.1\.weight in {run}/resume\.safetensors to be \(10, 784\) float32; got \(10, 100\) float32\. "
-        + CHANGED
-        + RESUME_FIX,
+        r"Expected model\.net\.1\.weight in {run}/resume\.safetensors to be \(10, 784\) float32; "
+        r"got \(10, 100\) float32\. " + CHANGED + RESUME_FIX,
     ),
     "resume dtype changed": (
         tensors("resume.safetensors", set_item("model.net.1.weight", torch.zeros(10, 784, dtype=torch.bfloat16))),
-        r"Expected model\.net\.1\.weight in {run}/resume\.safetensors to be \(10, 784\) float32; got \(10, 784\) bfloat16\. "
-        + CHANGED
-        + RESUME_FIX,
+        r"Expected model\.net\.1\.weight in {run}/resume\.safetensors to be \(10, 784\) float32; "
+        r"got \(10, 784\) bfloat16\. " + CHANGED + RESUME_FIX,
     ),
     "resume random state changed": (
         tensors("resume.safetensors", set_item("rng.cpu", torch.zeros(16, dtype=torch.uint8))),
@@ -252,7 +253,8 @@ RESUME_CASES = {
     ),
     "resume.json missing": (
         delete("resume.json"),
-        r"Expected resume\.json in {run}; it does not exist\. No epoch of this run was completed, so there is nothing to resume\.",
+        r"Expected resume\.json in {run}; it does not exist\. "
+        r"No epoch of this run was completed, so there is nothing to resume\.",
     ),
     "resume.json not JSON": (
         write("resume.json", "\x00\x00"),
@@ -260,15 +262,13 @@ RESUME_CASES = {
     ),
     "resume.json lacks the optimizer": (
         edit_json("resume.json", lambda m: m.pop("optimizer")),
-        r"Expected `optimizer` in {run}/resume\.json to be an object with \"state\" and \"param_groups\"; got nothing\. "
-        + EDITED
-        + RESUME_FIX,
+        r"Expected `optimizer` in {run}/resume\.json "
+        r"to be an object with \"state\" and \"param_groups\"; got nothing\. " + EDITED + RESUME_FIX,
     ),
     "resume.json history shorter than its epoch": (
         edit_json("resume.json", lambda m: m["history"].pop()),
-        r"Expected `history` in {run}/resume\.json to be a list of 2 rows of numbers, epochs 1 to 2; got a list of 1 item\. "
-        + EDITED
-        + RESUME_FIX,
+        r"Expected `history` in {run}/resume\.json to be a list of 2 rows of numbers, epochs 1 to 2; "
+        r"got a list of 1 item\. " + EDITED + RESUME_FIX,
     ),
     "resume.json epoch not a number": (
         edit_json("resume.json", lambda m: m.update(epoch="2")),
@@ -324,12 +324,12 @@ def test_a_damaged_resume_state_is_one_clear_error(run, cli_in_process, case):
 def test_the_optimizer_state_must_fit_the_parameters(run):
     state = load_training_state(run)
     state.optimizer["state"] = {0: {"momentum_buffer": torch.zeros(10, 100)}}
-    with pytest.raises(CheckpointError, match=r"Expected optimizer\.0\.momentum_buffer in .* to be \(10, 784\) float32; "
-                       r"got \(10, 100\) float32\."):  # fmt: skip
+    with pytest.raises(CheckpointError, match=r"Expected optimizer\.0\.momentum_buffer in .* "
+                       r"to be \(10, 784\) float32; got \(10, 100\) float32\."):  # fmt: skip
         checkpoint.check_training_state(state, empty_model(read_model_description(run)), run)
     state.optimizer["param_groups"][0]["params"] = [0, 1, 2]
-    with pytest.raises(CheckpointError, match=r"Expected an optimizer state for the model's 2 parameters in .*resume\.json; "
-                       r"got one for parameters \[0, 1, 2\]\."):  # fmt: skip
+    with pytest.raises(CheckpointError, match=r"Expected an optimizer state for the model's 2 parameters "
+                       r"in .*resume\.json; got one for parameters \[0, 1, 2\]\."):  # fmt: skip
         checkpoint.check_training_state(state, empty_model(read_model_description(run)), run)
 
 
@@ -364,7 +364,8 @@ def test_nothing_in_softmaxreg_unpickles():
     """Loading a run folder cannot run code: no pickle, torch.load or np.load(allow_pickle=True) anywhere."""
     src = Path(checkpoint.__file__).parent.parent  # the whole package, every layer
     pattern = re.compile(
-        r"\bimport pickle|\bpickle\.|\bcPickle|torch\.load\(|torch\.save\(|allow_pickle=True|\bdill\b|\bshelve\b|marshal\.loads"
+        r"\bimport pickle|\bpickle\.|\bcPickle|torch\.load\(|torch\.save\(|allow_pickle=True|"
+        r"\bdill\b|\bshelve\b|marshal\.loads"
     )
     offenders = [f"{p.relative_to(src)}:{i}" for p in src.rglob("*.py")
                  for i, line in enumerate(p.read_text().splitlines(), 1) if pattern.search(line)]  # fmt: skip

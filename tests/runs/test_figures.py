@@ -7,7 +7,8 @@ from softmaxreg.runs import figures
 
 def history(losses, accs):
     return [
-        {"epoch": e + 1, "train_loss": l, "val_loss": l, "val_acc": a} for e, (l, a) in enumerate(zip(losses, accs))
+        {"epoch": e + 1, "train_loss": loss, "val_loss": loss, "val_acc": acc}
+        for e, (loss, acc) in enumerate(zip(losses, accs, strict=True))
     ]
 
 

@@ -153,15 +153,20 @@ def truncated(fmt):
     return make
 
 
-TRUNCATED = r"Expected a complete image in {p}; got a truncated or damaged file \(Pillow: image file is truncated.*\)\. Save or download it again\."
-BOMB = (r"Expected an image of at most 89,478,485 pixels in {p}; got {n} pixels\. It is refused as a possible decompression "
-        r"bomb: shrink it \(a few hundred pixels a side is plenty\) and try again\.")  # fmt: skip
+TRUNCATED = (
+    r"Expected a complete image in {p}; got a truncated or damaged file \(Pillow: image file is truncated.*\)\. "
+    r"Save or download it again\."
+)
+BOMB = (r"Expected an image of at most 89,478,485 pixels in {p}; got {n} pixels\. "
+        r"It is refused as a possible decompression bomb: shrink it \(a few hundred pixels a side is plenty\) "
+        r"and try again\.")  # fmt: skip
 REFUSED = {
     "not an image": ("notes.png", lambda p: p.write_text("my shopping list"),
                      r"Expected a PNG or JPEG image in {p}; Pillow does not recognise the file\."),
     "truncated PNG": ("cut.png", truncated("PNG"), TRUNCATED),
     "truncated JPEG": ("cut.jpg", truncated("JPEG"), TRUNCATED),
-    "empty file": ("empty.png", lambda p: p.write_bytes(b""), r"Expected an image in {p}; got an empty file \(0 bytes\)\."),
+    "empty file": ("empty.png", lambda p: p.write_bytes(b""),
+                   r"Expected an image in {p}; got an empty file \(0 bytes\)\."),
     "0×0 PNG": ("zero.png", lambda p: p.write_bytes(png_header(0, 0)),
                 r"Expected a PNG or JPEG image in {p}; Pillow does not recognise the file\."),
     "100 megapixels (Pillow only warns)": ("huge.png", lambda p: Image.new("1", (10_000, 10_000)).save(p),

@@ -299,5 +299,6 @@ def test_a_file_system_without_locks_is_one_line(fake_fashion, tmp_path, cli_in_
     assert result == (1, "", (
         f"softmaxreg: error: Expected to lock {tmp_path / 'X' / '.lock'} so that only this process writes the run "
         f"folder; got [Errno {code}] {os.strerror(code)}. Its file system has no working locks (a network file "
-        "system such as NFS without its lock service?), which run folders need: use a folder on a local disk.\n"))  # fmt: skip
+        "system such as NFS without its lock service?), which run folders need: "
+        "use a folder on a local disk.\n"))  # fmt: skip
     assert not (tmp_path / "X" / "config.json").exists()

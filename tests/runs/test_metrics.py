@@ -10,7 +10,7 @@ def oracle(y_true, y_pred, k):
     """Precision, recall and F1 per class, counted one example at a time."""
     out = []
     for c in range(k):
-        tp = sum(t == c and p == c for t, p in zip(y_true, y_pred))
+        tp = sum(t == c and p == c for t, p in zip(y_true, y_pred, strict=True))
         predicted = sum(p == c for p in y_pred)
         actual = sum(t == c for t in y_true)
         precision = tp / predicted if predicted else 0.0

@@ -55,14 +55,18 @@ class Hooks:
 
 @pytest.mark.parametrize(
     ("at", "value", "where"),
-    [(9, float("nan"), "nan at epoch 2, batch 3 of 6 (step 9)"), (1, float("inf"), "inf at epoch 1, batch 1 of 6 (step 1)"),
+    [(9, float("nan"), "nan at epoch 2, batch 3 of 6 (step 9)"),
+     (1, float("inf"), "inf at epoch 1, batch 1 of 6 (step 1)"),
      (6, float("nan"), "nan at epoch 1, batch 6 of 6 (step 6)")],
 )  # fmt: skip
 def test_fit_stops_with_the_epoch_and_step(data, monkeypatch, at, value, where):
     monkeypatch.setattr(SoftmaxRegression, "loss", breaking_loss(at, value), raising=False)
     hooks = Hooks()
     trainer = d2l.Trainer(max_epochs=4, callbacks=[hooks])
-    message = f"Expected a finite training loss; got {where}: training diverged. Lower the learning rate (lr 0.1) and train again."
+    message = (
+        f"Expected a finite training loss; got {where}: training diverged. "
+        "Lower the learning rate (lr 0.1) and train again."
+    )
     with pytest.raises(TrainingDivergedError, match=f"^{message.replace('(', '[(]').replace(')', '[)]')}$"):
         trainer.fit(SoftmaxRegression(10, lr=0.1), data)
     completed = (at - 1) // STEPS
@@ -119,7 +123,8 @@ def test_cli_one_line_and_the_last_good_epoch_is_kept(fake_fashion, tmp_path, mo
     assert (code, out) == (2, "")
     assert err == (
         "softmaxreg: error: Expected a finite training loss; got nan at epoch 3, batch 4 of 6 (step 16): training "
-        f"diverged. Lower the learning rate (lr 0.1) and train again. {run} keeps epochs 1-2 (metrics and checkpoints); "
+        "diverged. Lower the learning rate (lr 0.1) and train again. "
+        f"{run} keeps epochs 1-2 (metrics and checkpoints); "
         "the diverged epoch was not recorded.\n"
     )
     with (run / "metrics.csv").open() as f:
@@ -151,7 +156,8 @@ def test_cli_divergence_in_the_first_epoch(fake_fashion, tmp_path, cli_in_proces
 
 def test_sweep_marks_a_diverged_rate_and_goes_on(fake_fashion, tmp_path, cli_in_process):
     code, out, err = cli_in_process("sweep", "--lr", "0.1", "1e30", "0.2", "--weight-decay", "1", "--epochs", "2",
-                          "--batch-size", "16", "--quiet", "--data-dir", fake_fashion, "--out", tmp_path / "sw")  # fmt: skip
+                          "--batch-size", "16", "--quiet", "--data-dir", fake_fashion,
+                          "--out", tmp_path / "sw")  # fmt: skip
     assert code == 0, err
     (line,) = err.splitlines()
     assert line.startswith("softmaxreg: lr 1e+30: Expected a finite training loss; got ")

@@ -28,7 +28,8 @@ def starlette_parts(body, content_type):
 
         form = await MultiPartParser(Headers({"content-type": content_type}), stream()).parse()
         return [
-            Part(name, value.filename, await value.read()) if isinstance(value, UploadFile) else Part(name, None, value.encode())
+            Part(name, value.filename, await value.read()) if isinstance(value, UploadFile)
+            else Part(name, None, value.encode())
             for name, value in form.multi_items()
         ]  # fmt: skip
 
@@ -44,7 +45,10 @@ def test_every_body_a_client_sends_reads_as_starlettes_parser_reads_it(files, fi
 
 
 def test_a_preamble_and_an_epilogue_are_ignored():
-    body = b'ignored\r\n--b\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n\r\nPNG\r\n--b--\r\nignored too'
+    body = (
+        b'ignored\r\n--b\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n\r\nPNG\r\n'
+        b"--b--\r\nignored too"
+    )
     assert read_parts(body, b"b") == [Part("file", "a.png", b"PNG")]
 
 
@@ -67,9 +71,11 @@ PART = b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\
     (PART, "part 1 never ends: the body is cut short"),
     (PART + b"\r\n--b", "the body ends after it"),
     (b'--b\r\nContent-Disposition: form-data; name="file"', "part 1's headers never end"),
-    (b"--b\r\nContent-Type: image/png\r\n\r\nPNG\r\n--b--", 'part 1 has no header "Content-Disposition: form-data; name=..."'),
+    (b"--b\r\nContent-Type: image/png\r\n\r\nPNG\r\n--b--",
+     'part 1 has no header "Content-Disposition: form-data; name=..."'),
     (b'--b\r\nContent-Disposition: attachment; name="file"\r\n\r\nPNG\r\n--b--', "part 1 has no header"),
-    (b"--b\nContent-Disposition: form-data; name=file\n\nPNG\n--b--", "followed by other text"),  # LF alone is not a line end
+    # LF alone is not a line end
+    (b"--b\nContent-Disposition: form-data; name=file\n\nPNG\n--b--", "followed by other text"),
     (PART + b"\r\n--b\r\n" + PART[5:] + b"\r\n--b--", None),  # two parts: fine
 ])  # fmt: skip
 def test_a_damaged_body_is_refused_with_what_is_wrong(body, message):

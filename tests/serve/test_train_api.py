@@ -252,7 +252,8 @@ def test_stopping_or_killing_the_server_mid_run_leaves_a_resumable_run_folder(re
 
 @pytest.mark.parametrize("args, message", [
     (["--runs-dir", "x"], "`--runs-dir` needs --allow-training"),
-    (["--allow-training", "--workers", "2"], "`--allow-training` needs --workers 1 (one process owns the training run); got 2."),
+    (["--allow-training", "--workers", "2"],
+     "`--allow-training` needs --workers 1 (one process owns the training run); got 2."),
 ])  # fmt: skip
 def test_serve_refuses_training_options_that_cannot_work(trained_run, tmp_path, args, message):
     result = run_cli("serve", str(trained_run.dir), "--port", "0", *args, cwd=tmp_path)

@@ -508,7 +508,7 @@ class DataParallel(SingleProcess):
                 t = next(received) if self.is_main else torch.empty(shape, dtype=getattr(torch, dtype), device=device)
                 return self._broadcast(t)
             if isinstance(node, dict) and "keys" in node:
-                return {decode(k): decode(v) for k, v in zip(node["keys"], node["values"])}
+                return {decode(k): decode(v) for k, v in zip(node["keys"], node["values"], strict=True)}
             if isinstance(node, dict) and "list" in node:
                 return [decode(v) for v in node["list"]]
             return node
@@ -564,5 +564,8 @@ class DataParallel(SingleProcess):
         if note is not None:
             return f"{who} failed: {note}"
         if timed_out:
-            return f"{who} did not answer within {self.timeout:g} s (stuck, or on a lost machine; {TIMEOUT_ENV} sets the wait)"
+            return (
+                f"{who} did not answer within {self.timeout:g} s "
+                f"(stuck, or on a lost machine; {TIMEOUT_ENV} sets the wait)"
+            )
         return f"{who} died without an error report (killed by a signal, or out of memory)"

@@ -130,7 +130,8 @@ class _FlagNeedingExtra(argparse.Action):
 
 def _add_tensorboard_option(parser: argparse.ArgumentParser, where: str) -> None:
     parser.add_argument("--tensorboard", action=_FlagNeedingExtra, module="tensorboard", extra="tensorboard",
-                        help=f"also write TensorBoard event files into {where} (needs the tensorboard extra)")  # fmt: skip
+                        help=f"also write TensorBoard event files into {where} "
+                        "(needs the tensorboard extra)")  # fmt: skip
 
 
 def _add_data_options(parser: argparse.ArgumentParser) -> None:
@@ -213,7 +214,8 @@ def _add_training_options(parser: argparse.ArgumentParser, lr: bool = True) -> N
         "--seed", type=_seed, help=f"random seed: initial weights and minibatch order (default {d.seed})"
     )
     parser.add_argument("--early-stopping", type=_positive_int, metavar="N",
-                        help="stop after N epochs without a lower val_loss and keep the best epoch's model")  # fmt: skip
+                        help="stop after N epochs without a lower val_loss and keep the best "
+                        "epoch's model")  # fmt: skip
     parser.add_argument("--device", help="auto, cpu, cuda or mps (default cpu; auto: CUDA, then MPS, then CPU)")
     parser.add_argument("--lang", choices=LANGUAGES, help="language of class names in outputs and figures (default en)")
     parser.add_argument("--quiet", action="store_true", help="print only the final result")
@@ -228,16 +230,18 @@ def _add_train(commands: Any) -> None:
     _add_training_options(p)
     p.add_argument("--out", metavar="DIR", help="run folder to create (default: runs/<timestamp>)")
     p.add_argument("--resume", metavar="RUN_DIR",
-                   help="continue RUN_DIR at its next epoch, up to --epochs (default: the run's own --epochs)")  # fmt: skip
+                   help="continue RUN_DIR at its next epoch, up to --epochs "
+                   "(default: the run's own --epochs)")  # fmt: skip
     _add_tensorboard_option(p, "the run folder")
     p.set_defaults(handler="softmaxreg.commands.train:run")
 
 
 def _add_evaluate(commands: Any) -> None:
     p = commands.add_parser("evaluate", help="test accuracy, per-class table and figures of a run",
-                            description="Evaluate a run's model on its test split (Fashion-MNIST's 10,000 test images, or the "
-                            "run's own data, read again): accuracy, per-class "
-                            "precision/recall/F1, and confusion_matrix.png, mistakes.png, weights.png in the run folder.")  # fmt: skip
+                            description="Evaluate a run's model on its test split (Fashion-MNIST's 10,000 test "
+                            "images, or the run's own data, read again): accuracy, per-class "
+                            "precision/recall/F1, and confusion_matrix.png, mistakes.png, weights.png in the run "
+                            "folder.")  # fmt: skip
     p.add_argument("run_dir", metavar="RUN_DIR", help="a folder made by `softmaxreg train`")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--lang", choices=LANGUAGES, help="language of class names (default: the run's)")
@@ -257,7 +261,8 @@ def _add_predict(commands: Any) -> None:
                    "prediction per row")  # fmt: skip
     p.add_argument("--top-k", type=_positive_int, default=3, metavar="K", help="classes to show per image (default 3)")
     p.add_argument("--invert", choices=("auto", "yes", "no"), default="auto",
-                   help="invert to light-on-dark: auto (when the border is light), yes or no (default auto)")  # fmt: skip
+                   help="invert to light-on-dark: auto (when the border is light), yes or no "
+                   "(default auto)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--lang", choices=LANGUAGES, help="language of class names (default: the run's)")
     p.add_argument(

@@ -121,7 +121,8 @@ def format_table(table: list[dict[str, Any]], names: dict[float, str] | None = N
     lines = [f"{'lr':>8}  epochs  train_loss  val_loss  val_acc  best_epoch  best_epoch_val_acc  seconds"]
     for r in table:
         lines.append(
-            f"{names[r['lr']]:>8}  {r['epochs']:>6}  {r['train_loss']:>10.4f}  {r['val_loss']:>8.4f}  {r['val_acc']:>7.4f}  "
+            f"{names[r['lr']]:>8}  {r['epochs']:>6}  {r['train_loss']:>10.4f}  "
+            f"{r['val_loss']:>8.4f}  {r['val_acc']:>7.4f}  "
             f"{r['best_epoch']:>10}  {r['best_epoch_val_acc']:>18.4f}  {r['seconds']:>7.1f}"
             + ("  diverged" if r.get("diverged") else "")
         )

@@ -197,7 +197,8 @@ def _resumed_config(saved: dict[str, Any], args: argparse.Namespace, done: int) 
         if name not in _RESUMABLE and value != getattr(config, name):
             used = f"{name} {getattr(config, name)}" if option.startswith("--recipe") else getattr(config, name)
             raise ConfigError(
-                f"`{option}` cannot change when resuming: the run used {used}, not {value}. Leave it out, or start a new run."
+                f"`{option}` cannot change when resuming: the run used {used}, not {value}. "
+                "Leave it out, or start a new run."
             )
     if config.schedule == "cosine" and args.epochs is not None and args.epochs != config.epochs:
         # The cosine's length is the run's: epochs 1..done already followed a decay to 0 at epoch

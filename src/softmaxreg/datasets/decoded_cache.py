@@ -25,6 +25,7 @@ Examples:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import mmap
@@ -153,7 +154,5 @@ def _write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
 def clear(folder: Path) -> None:
     """Delete a cache entry (best effort): the manifest first, so a half-deleted entry is unused."""
     for name in [MANIFEST] + [p.name for p in folder.glob("*.npy")]:
-        try:
+        with contextlib.suppress(OSError):
             (folder / name).unlink(missing_ok=True)
-        except OSError:
-            pass

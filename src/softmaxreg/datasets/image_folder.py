@@ -302,6 +302,7 @@ def load_image_folder(root: Path, options: DataOptions, assignment: dict[str, li
     labels, files = listing.labels[ok], [name for name, k in zip(listing.files, ok, strict=True) if k]
     if len(np.unique(labels)) < 2:
         check_classes([listing.class_names[int(labels[0])]], np.array([]), str(root))
+    split: dict[str, Any]
     if listing.parts is not None:
         parts = np.array([p for p, k in zip(listing.parts, ok, strict=True) if k])
         train, test = np.flatnonzero(parts == "train"), np.flatnonzero(parts != "train")

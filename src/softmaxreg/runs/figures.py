@@ -113,7 +113,8 @@ def mistakes_figure(
             continue
         ax.imshow(images[i], cmap="gray", vmin=0, vmax=255)
         ax.set_title(
-            f"{words['true']}: {class_names[true[i]]}\n{words['predicted']}: {class_names[predicted[i]]} ({confidence[i]:.0%})",
+            f"{words['true']}: {class_names[true[i]]}\n"
+            f"{words['predicted']}: {class_names[predicted[i]]} ({confidence[i]:.0%})",
             fontsize=9,
         )
     fig.suptitle(words["mistakes"].format(k=m, n=total), fontsize=12)
@@ -167,12 +168,12 @@ def sweep_figure(
     axes = [fig.add_subplot(1, 3, i + 1) for i in range(3)]
     for n, (label, rows) in enumerate(histories.items()):
         epochs = [row["epoch"] for row in rows]
-        for ax, key in zip(axes, keys):
+        for ax, key in zip(axes, keys, strict=True):
             ax.plot(epochs, [row[key] for row in rows], marker="o", markersize=3, color=f"C{n % 10}", label=label)
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     seen = {row["epoch"] for rows in histories.values() for row in rows}
-    for ax, key in zip(axes, keys):
+    for ax, key in zip(axes, keys, strict=True):
         ax.set_title(words[key])
         ax.set_xlabel(words["epoch"])
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -181,7 +182,7 @@ def sweep_figure(
             (only,) = seen
             ax.set_xlim(only - 0.5, only + 0.5)
             ax.set_xticks([only])
-    for ax, key in zip(axes[:2], keys[:2]):
+    for ax, key in zip(axes[:2], keys[:2], strict=True):
         if _spans_a_decade([row[key] for rows in histories.values() for row in rows]):
             # losses of different learning rates can differ by orders of magnitude
             ax.set_yscale("log")

@@ -133,7 +133,7 @@ def classify(
     logits = scorer.logits(pixels).tolist()  # (N, num_classes)
     return [
         {"image": name, "inverted": inverted, "top_k": _top(top_k(row, k), names)}
-        for (name, _, inverted), row in zip(images, logits)
+        for (name, _, inverted), row in zip(images, logits, strict=True)
     ]
 
 

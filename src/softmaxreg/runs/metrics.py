@@ -107,10 +107,12 @@ def format_report(report: dict[str, Any]) -> str:
     lines = [f"{'class':<{width}}  precision  recall     f1  support"]
     for row in report["classes"]:
         lines.append(
-            f"{row['class']:<{width}}  {row['precision']:9.3f}  {row['recall']:6.3f}  {row['f1']:5.3f}  {row['support']:7d}"
+            f"{row['class']:<{width}}  {row['precision']:9.3f}  {row['recall']:6.3f}  "
+            f"{row['f1']:5.3f}  {row['support']:7d}"
         )
     macro = report["macro_avg"]
     lines.append(
-        f"{'macro avg':<{width}}  {macro['precision']:9.3f}  {macro['recall']:6.3f}  {macro['f1']:5.3f}  {report['num_examples']:7d}"
+        f"{'macro avg':<{width}}  {macro['precision']:9.3f}  {macro['recall']:6.3f}  "
+        f"{macro['f1']:5.3f}  {report['num_examples']:7d}"
     )
     return "\n".join(lines)

@@ -10,6 +10,7 @@ resumed state (the others receive it when ``fit`` starts: see `softmaxreg.book.d
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -182,10 +183,8 @@ def train_run(
     files = [recorder, *callbacks] if parallel.is_main else []  # process 0 alone writes and prints
     logger = TensorBoardLogger(run_dir, hparams=config.to_dict()) if tensorboard and parallel.is_main else None
     trainer = Trainer(config.epochs, device=device, callbacks=[*own, *files], tensorboard=logger)
-    with interrupt:
-        try:
-            trainer.fit(model, data)
-        except TrainingDivergedError:
-            pass  # trainer.diverged says it; the folder keeps the last good epoch
+    # a diverged run stops quietly: trainer.diverged says it; the folder keeps the last good epoch
+    with interrupt, contextlib.suppress(TrainingDivergedError):
+        trainer.fit(model, data)
     diverged = str(trainer.diverged) if trainer.diverged is not None else None
     return RunResult(Path(run_dir), trainer.history, recorder.summary(trainer), bool(trainer.interrupted), diverged)

@@ -79,7 +79,7 @@ class HeaderDeadline:
 
     def on_response_complete(self) -> None:
         self._arm()  # the next request's headers have the same deadline
-        super().on_response_complete()  # type: ignore[misc]  (may start a pipelined request at once)
+        super().on_response_complete()  # type: ignore[misc]  # may start a pipelined request at once
         if self.transport.is_closing() or self.cycle is not self._waiting_for:  # type: ignore[attr-defined]
             self._disarm()
 

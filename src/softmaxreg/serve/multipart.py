@@ -8,7 +8,8 @@ byte-level state machine and wraps every file in a spooled temporary file, cost 
 ``/api/health``.
 
 Examples:
-    >>> body = b'--b\\r\\nContent-Disposition: form-data; name="file"; filename="a.png"\\r\\n\\r\\nPNG...\\r\\n--b--\\r\\n'
+    >>> body = (b'--b\\r\\nContent-Disposition: form-data; name="file"; filename="a.png"\\r\\n\\r\\n'
+    ...         b'PNG...\\r\\n--b--\\r\\n')
     >>> read_parts(body, boundary("multipart/form-data; boundary=b"))
     [Part(name='file', filename='a.png', data=b'PNG...')]
 """

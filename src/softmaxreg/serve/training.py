@@ -262,7 +262,8 @@ class RunManager:
             except (ValueError, KeyError) as err:
                 logger.warning("training worker: unreadable line %r (%s)", line[:120], err)
         code = await process.wait()
-        end = self._end or {"status": "failed", "message": f"The training process ended unexpectedly (exit code {code}). "
+        end = self._end or {"status": "failed",
+                            "message": f"The training process ended unexpectedly (exit code {code}). "
                             f"{self.state['run'] or 'The run'} keeps its completed epochs."}  # fmt: skip
         self.state.update(status=end["status"], message=end["message"], progress=None)  # one update: how it ended
         if self.state["status"] == "finished":

@@ -114,7 +114,7 @@ class WeightedSoftmaxRegression(SoftmaxRegressionScratch):
         optim = SGD(groups, lr=s.lr, momentum=s.momentum, nesterov=s.nesterov and s.momentum > 0)
         if self.momentum_start is not None and s.momentum > 0:
             buffers = (self.momentum_start[0].T, self.momentum_start[1])
-            for p, buffer in zip((self.W, self.b), buffers):
+            for p, buffer in zip((self.W, self.b), buffers, strict=True):
                 optim.state[p]["momentum_buffer"] = torch.tensor(buffer, device=p.device)
         return optim
 

@@ -192,7 +192,7 @@ async def model_ready(name: ModelName, models: ModelStore = Depends(store)) -> d
     return {"name": _model(models, name).name, "ready": True}
 
 
-BINARY_ANSWER = {
+BINARY_ANSWER: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "JSON; or, when binary outputs are asked for, the JSON (its length in the "
         "Inference-Header-Content-Length header) followed by the tensors' bytes",
