@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import start_server, stop_server
+from conftest import run_cli, start_server, stop_server
 from PIL import Image
 from served_runs import FEATURES, GREY, RGB, make_run
 
@@ -162,13 +162,44 @@ def test_grey_run_of_dark_objects_is_resized_not_inverted_unless_asked(servers, 
     assert {t["label"]: t["probability"] for t in result["top_k"]} == pytest.approx(dict(enumerate(expected)), abs=2e-5)
 
 
-def test_other_runs_have_no_test_set_to_browse(servers):
-    response = servers("rgb").get("/api/testset")
-    assert response.status_code == 503
-    assert re.search(
-        r"No test set to browse for the run rgb-run: it was not trained on Fashion-MNIST", response.json()["error"]
-    )
+def test_colour_and_feature_runs_have_no_test_set_to_browse(servers):
+    for kind, name in (("rgb", "rgb-run"), ("features", "wine-run")):
+        response = servers(kind).get("/api/testset")
+        assert response.status_code == 503
+        assert response.json()["error"] == (
+            f"No test set to browse for the run {name}: the browser shows grey images of at most 10 classes. "
+            "Use `softmaxreg evaluate` on the run folder."
+        )
     assert servers("rgb").get("/api/run").json()["test_accuracy"] is None
+
+
+def test_a_grey_run_on_your_own_data_browses_its_own_test_split(tmp_path):
+    """An image folder of grey digits-like blobs, trained by the CLI: the browser shows the run's own test
+    split (the files split.json holds), predicted by the served model."""
+    rng = np.random.default_rng(0)
+    for label, (row, col) in enumerate([(2, 2), (2, 9), (9, 5)]):
+        folder = tmp_path / "blobs" / f"class{label}"
+        folder.mkdir(parents=True)
+        for i in range(25):
+            pixels = rng.integers(0, 40, size=(14, 14), dtype=np.uint8)
+            pixels[row : row + 4, col : col + 4] = 230  # a light blob on dark, where the class puts it
+            Image.fromarray(pixels).save(folder / f"{i:02}.png")
+    trained = run_cli("train", "--data", str(tmp_path / "blobs"), "--epochs", "5", "--batch-size", "8",
+                      "--out", str(tmp_path / "run"), "--quiet", cwd=tmp_path)  # fmt: skip
+    assert trained.returncode == 0, trained.stderr
+    process, url = start_server(tmp_path / "run", tmp_path)
+    try:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            info = client.get("/api/testset").json()
+            image = client.get("/api/testset/images/0").json()
+            png = client.get("/api/testset/images/0.png")
+    finally:
+        code, _, err = stop_server(process)
+    assert code == 0 and "Traceback" not in err, err
+    assert info["size"] == 15 and np.asarray(info["confusion_matrix"]).sum(axis=1).tolist() == [5, 5, 5]
+    assert info["accuracy"] == 1.0  # blobs in three places: a linear model separates them
+    assert np.asarray(image["pixels"]).shape == (14, 14) and image["predicted"] == image["label"]
+    assert Image.open(io.BytesIO(png.content)).size == (14, 14)
 
 
 # -- table rows ------------------------------------------------------------------------------------

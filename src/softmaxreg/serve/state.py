@@ -47,6 +47,7 @@ class TestSet:
     images: np.ndarray | None = None
     labels: np.ndarray | None = None
     problem: str = ""
+    own: bool = False  # ``problem`` is about the run's own data, and names no folder of the server
 
     @classmethod
     def find(cls, data_dir: str | None) -> TestSet:
@@ -60,9 +61,32 @@ class TestSet:
             return cls(problem=str(err))
         return cls(arrays["test_images"], arrays["test_labels"].astype(np.int64))
 
+    @classmethod
+    def of_run(cls, run: ServedRun) -> TestSet:
+        """A run's own test split (`softmaxreg.runs.rundata.load_test_split`) as the browser shows it: grey
+        images of at most 10 classes and 10,000 images (the API's documented ranges); else why not."""
+        from softmaxreg.runs.rundata import load_test_split
+
+        if not run.is_images or run.spec.channels != 1 or run.num_classes > 10:
+            return cls(problem=f"No test set to browse for the run {run.name}: the browser shows grey images of at "
+                       "most 10 classes. Use `softmaxreg evaluate` on the run folder.", own=True)  # fmt: skip
+        try:
+            x, y, _ = load_test_split(run.run_dir)  # (N, 1, H, W) uint8, (N,)
+        except SoftmaxRegError as err:
+            logger.warning("the test-set browser is off for %s: %s", run.name, err)
+            return cls(problem=f"The test split of the run {run.name} cannot be read on the server: {err}")
+        if len(y) > 10_000:
+            return cls(problem=f"No test set to browse for the run {run.name}: its {len(y):,} test images are more "
+                       "than the browser's 10,000. Use `softmaxreg evaluate` on the run folder.", own=True)  # fmt: skip
+        return cls(x[:, 0], y)
+
     def require(self) -> TestSet:
+        if self.images is None and self.own:
+            raise NoTestSetError(self.problem)
         if self.images is None:
-            message = f"The Fashion-MNIST test set is not available on the server: {self.problem}"
+            message = self.problem
+            if not message.startswith("The test split"):
+                message = f"The Fashion-MNIST test set is not available on the server: {message}"
             raise NoTestSetError(message, names_server_folders=True)
         return self
 
@@ -222,6 +246,8 @@ class ModelStore:
         self._run = run
         self.test_set = test_set
         self.lang = lang
+        self._own: tuple[ServedRun, TestSet] | None = None  # the served run's own test split, once read
+        self._own_lock = threading.Lock()
 
     @property
     def run(self) -> ServedRun:
@@ -242,12 +268,12 @@ class ModelStore:
             NoTestSetError: the server has no Fashion-MNIST test set, or ``run`` was trained on other data
                 (its own test split comes with ``softmaxreg.runs.rundata``, wired at merge).
         """
-        if run is not None and not run.is_fashion_mnist():
-            raise NoTestSetError(
-                f"No test set to browse for the run {run.name}: it was not trained on Fashion-MNIST, and the "
-                "browser shows Fashion-MNIST's test set only. Use `softmaxreg evaluate` on the run folder."
-            )
-        return self.test_set.require()
+        if run is None or run.is_fashion_mnist():
+            return self.test_set.require()
+        with self._own_lock:  # read once per run served, on a worker thread (see `dependencies.test_set`)
+            if self._own is None or self._own[0] is not run:
+                self._own = (run, TestSet.of_run(run))
+            return self._own[1].require()
 
     @property
     def has_run(self) -> bool:
