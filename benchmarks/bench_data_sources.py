@@ -20,7 +20,10 @@ wine.csv`` (its stratified 20% test split, standardised from the training split)
 The PNG, CSV and Parquet files are written once into ``--workdir`` (default: a folder in the system's
 temporary directory, kept for the next run).
 
-Usage: python benchmarks/bench_data_sources.py [--epochs 10] [--workdir DIR] [--skip-training]
+With ``--drop-page-cache`` (root only, Linux) the kernel's page cache is emptied before each cold load, so
+cold also means the files come from disk, not from memory left by writing them.
+
+Usage: python benchmarks/bench_data_sources.py [--epochs 10] [--workdir DIR] [--skip-training] [--drop-page-cache]
 """
 
 from __future__ import annotations
@@ -62,6 +65,12 @@ def _write_sources(work: Path) -> None:
         pq.write_table(table, work / f"{part}.parquet")
     (work / "done").write_text("ok\n")
     print(f"wrote 70,000 PNGs, CSV and Parquet into {work} in {time.perf_counter() - started:.0f} s")
+
+
+def _drop_page_cache() -> None:
+    """Empty the kernel's page cache (root only): the next read of every file comes from disk."""
+    os.sync()
+    Path("/proc/sys/vm/drop_caches").write_text("3\n")
 
 
 def _cpu() -> float:
@@ -152,6 +161,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--workdir", default=str(Path(tempfile.gettempdir()) / "softmaxreg-bench-data-sources"))
     parser.add_argument("--skip-training", action="store_true")
+    parser.add_argument("--drop-page-cache", action="store_true", help="empty the OS page cache before each cold load")
     args = parser.parse_args()
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
@@ -164,6 +174,8 @@ def main() -> None:
     rows = []
     for name, load in _loaders(work).items():
         sources.clear_memo()
+        if args.drop_page_cache:
+            _drop_page_cache()
         cold, cold_cpu, data = _time(load)
         sources.clear_memo()
         warm, warm_cpu, data = _time(load)
@@ -178,7 +190,8 @@ def main() -> None:
         spread = max(r[-1] for r in rows) - min(r[-1] for r in rows)
         print(f"largest difference in test accuracy: {spread:.4f} ({'within' if spread <= 0.005 else 'OUTSIDE'} 0.005)")
         _wine(work, 100)
-    print(f"(cpus: {os.cpu_count()}, load average {os.getloadavg()[0]:.1f})")
+    page_cache = "emptied before each cold load" if args.drop_page_cache else "as found"
+    print(f"(cpus: {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}, OS page cache {page_cache})")
 
 
 if __name__ == "__main__":
