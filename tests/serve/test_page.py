@@ -41,7 +41,7 @@ class Watch:
         self.errors: list[str] = []
         page.on("request", lambda request: self.urls.append(request.url))
         page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
-        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on("pageerror", lambda error: self.errors.append(f"{error}\n{error.stack}"))
 
     def check(self, origin: str) -> None:
         others = [url for url in self.urls if not url.startswith(origin + "/")]
@@ -55,12 +55,12 @@ def expect(locator):
     return expect(locator)
 
 
-def expect_loaded(images, tries: int = 50) -> None:
-    """Every image of ``images`` has arrived and decoded as 28×28."""
+def expect_loaded(images, tries: int = 50, width: int = 28) -> None:
+    """Every image of ``images`` has arrived and decoded as ``width`` pixels wide (Fashion-MNIST's 28)."""
     import time
 
     for _ in range(tries):
-        if images.evaluate_all("imgs => imgs.every(i => i.complete && i.naturalWidth === 28)"):
+        if images.evaluate_all(f"imgs => imgs.every(i => i.complete && i.naturalWidth === {width})"):
             return
         time.sleep(0.1)
     raise AssertionError("the cell's images did not load")

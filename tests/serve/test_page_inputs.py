@@ -14,7 +14,7 @@ import json
 import numpy as np
 import pytest
 import test_page
-from test_page import ARTIFACTS, Watch, expect
+from test_page import ARTIFACTS, Watch, expect, expect_loaded
 
 browser = test_page.browser  # the module's headless Chromium (a fixture)
 pytestmark = pytest.mark.real_data
@@ -112,3 +112,53 @@ def test_an_rgb_run_has_no_drawing_pad_and_colour_templates(browser, server):
     watch.errors = [e for e in watch.errors if "503" not in e]
     watch.check(server)
     page.close()
+
+
+@pytest.mark.parametrize("kind", ["rgb", "features"])
+def test_colour_and_feature_runs_browse_their_own_test_split(browser, tmp_path, kind):
+    """A real server of a run trained by the CLI on a colour image folder or a CSV of features: a random
+    test example is predicted and explained, and a confusion-matrix cell shows its colour images (or its
+    rows, by number), in English and Vietnamese, with nothing for axe-core to find."""
+    from conftest import run_cli, start_server, stop_server
+    from own_data_helpers import feature_csv, make_folder
+    from test_page_a11y import axe
+
+    source = make_folder(tmp_path / "rgb", 8, (24, 24), "RGB") if kind == "rgb" else feature_csv(tmp_path / "t.csv")
+    trained = run_cli("train", "--data", str(source), "--epochs", "20", "--batch-size", "8",
+                      "--out", str(tmp_path / "run"), "--quiet", cwd=tmp_path)  # fmt: skip
+    assert trained.returncode == 0, trained.stderr
+    process, url = start_server(tmp_path / "run", tmp_path)
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+        watch = Watch(page)
+        page.goto(url + "/")
+        page.locator("#matrix button").first.wait_for()
+        noun = "image" if kind == "rgb" else "row"
+        page.get_by_role("button", name=f"Random test {noun}").click()
+        expect(page.locator("#prediction-source")).to_contain_text(f"test {noun} ")
+        expect(page.locator("#test-image p")).to_contain_text(f"Test {noun} ")
+        page.locator('#matrix button[data-label="0"][data-predicted="0"]').click()
+        thumbs = page.locator("#cell .thumb")
+        expect(thumbs.first).to_be_visible()
+        if kind == "rgb":
+            expect_loaded(page.locator("#cell .thumb img"), width=24)
+        else:
+            assert all(text.startswith("#") for text in thumbs.all_inner_texts())
+            index = int(page.locator("#test-image p").inner_text().split()[2].rstrip(":"))
+            row = page.request.get(f"{url}/api/testset/images/{index}").json()["features"]
+            assert float(page.locator("#feature-fields input[name=a]").input_value()) == row["a"]  # the form shows it
+        expect(page.locator("#cell h3")).to_contain_text(f"{noun}s" if thumbs.count() > 1 else f"1 {noun}")
+        thumbs.first.click()
+        expect(page.locator("#prediction-title")).to_be_focused()
+        accuracy = page.request.get(f"{url}/api/testset").json()["accuracy"]
+        assert page.request.get(f"{url}/api/run").json()["test_accuracy"] == accuracy  # "The run" shows it too
+        assert axe(page, f"a11y-own-{kind}-test-set") == []
+        page.select_option("#lang", "vi")
+        random_vi = "Ảnh kiểm tra ngẫu nhiên" if kind == "rgb" else "Hàng kiểm tra ngẫu nhiên"
+        expect(page.locator("#random")).to_have_text(random_vi)
+        assert axe(page, f"a11y-own-{kind}-test-set-vi") == []
+        watch.check(url)
+        page.close()
+    finally:
+        code, _, err = stop_server(process)
+    assert code == 0 and "Traceback" not in err, err

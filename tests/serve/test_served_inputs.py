@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 
 import numpy as np
@@ -162,15 +163,77 @@ def test_grey_run_of_dark_objects_is_resized_not_inverted_unless_asked(servers, 
     assert {t["label"]: t["probability"] for t in result["top_k"]} == pytest.approx(dict(enumerate(expected)), abs=2e-5)
 
 
-def test_colour_and_feature_runs_have_no_test_set_to_browse(servers):
-    for kind, name in (("rgb", "rgb-run"), ("features", "wine-run")):
-        response = servers(kind).get("/api/testset")
-        assert response.status_code == 503
-        assert response.json()["error"] == (
-            f"No test set to browse for the run {name}: the browser shows grey images of at most 10 classes. "
-            "Use `softmaxreg evaluate` on the run folder."
-        )
-    assert servers("rgb").get("/api/run").json()["test_accuracy"] is None
+@pytest.fixture(scope="module")
+def own_runs(tmp_path_factory):
+    """``kind -> httpx.Client`` on a served run trained by the CLI: a colour image folder, a CSV of features."""
+    from own_data_helpers import feature_csv, make_folder
+
+    base = tmp_path_factory.mktemp("own")
+    sources = {"rgb": make_folder(base / "rgb", per_class=10, size=(9, 12), mode="RGB"),
+               "features": feature_csv(base / "blobs.csv")}  # fmt: skip
+    started = {}
+    for kind, source in sources.items():
+        trained = run_cli("train", "--data", str(source), "--epochs", "20", "--batch-size", "8",
+                          "--out", str(base / f"{kind}-run"), "--quiet", cwd=base)  # fmt: skip
+        assert trained.returncode == 0, trained.stderr
+        process, url = start_server(base / f"{kind}-run", tmp_path_factory.mktemp("serve"))
+        started[kind] = (process, httpx.Client(base_url=url, timeout=30))
+        started[kind][1].run_dir = base / f"{kind}-run"  # type: ignore[attr-defined]
+    yield {kind: client for kind, (_, client) in started.items()}
+    for process, client in started.values():
+        client.close()
+        code, _, err = stop_server(process)
+        assert code == 0 and "Traceback" not in err, err
+
+
+def test_a_colour_run_browses_its_own_test_split_in_colour(own_runs):
+    client = own_runs["rgb"]
+    info = client.get("/api/testset").json()
+    assert info["size"] == 6 and np.asarray(info["confusion_matrix"]).sum(axis=1).tolist() == [2, 2, 2]
+    image = client.get("/api/testset/images/0").json()
+    pixels = np.asarray(image["pixels"], dtype=np.uint8)  # H rows of W [r, g, b] triples, as /api/predict/pixels takes
+    assert pixels.shape == (9, 12, 3) and "features" not in image
+    png = Image.open(io.BytesIO(client.get("/api/testset/images/0.png").content))
+    assert png.mode == "RGB" and np.array_equal(np.asarray(png), pixels)
+    # the page predicts a test image by posting its pixels: the same class and confidence as the browser's
+    result = client.post("/api/predict/pixels", json={"pixels": (pixels / 255).tolist()}).json()["results"][0]
+    assert result["top_k"][0]["label"] == image["predicted"]
+    assert result["top_k"][0]["probability"] == pytest.approx(image["confidence"], abs=1e-5)
+    cell = client.get(f"/api/testset/confusion/{image['label']}/{image['predicted']}").json()
+    assert 0 in cell["indices"]
+
+
+def test_a_feature_run_browses_its_own_test_rows_by_name(own_runs):
+    client = own_runs["features"]
+    info = client.get("/api/testset").json()
+    assert info["size"] == 18 and np.asarray(info["confusion_matrix"]).sum(axis=1).tolist() == [6, 6, 6]
+    assert info["accuracy"] == pytest.approx(client.get("/api/run").json()["summary"]["val_acc"])  # as training saw it
+    right = client.get("/api/testset/random").json()
+    while right["predicted"] != right["label"]:
+        right = client.get("/api/testset/random").json()
+    row = client.get(f"/api/testset/images/{right['index']}").json()
+    assert row == right and list(row["features"]) == ["a", "b", "c", "d"] and "pixels" not in row
+    # raw values, standardised by the server: posting the row back predicts the same
+    result = client.post("/api/predict/features", json={"rows": [row["features"]]}).json()["results"][0]
+    assert result["top_k"][0]["label"] == row["predicted"]
+    assert result["top_k"][0]["probability"] == pytest.approx(row["confidence"], abs=1e-5)
+    explained = client.post("/api/predict/features?explain=true", json={"rows": [row["features"]]}).json()
+    result = explained["results"][0]  # what the page's Why table shows: weight × standardised value per feature
+    model = client.get("/api/model").json()
+    spec = json.loads((client.run_dir / "model.json").read_text())["input"]  # the training split's statistics
+    z = (np.asarray(list(row["features"].values())) - spec["mean"]) / spec["std"]
+    assert result["input"] == pytest.approx(z, abs=1e-5)
+    contributions = np.asarray(result["contributions"])
+    assert contributions.shape == (3, 4)
+    assert contributions.sum(axis=1) + model["biases"] == pytest.approx(result["logits"], abs=1e-4)
+    assert_documented(explained)
+    png = client.get("/api/testset/images/3.png")
+    assert png.status_code == 400
+    assert png.json()["error"] == "Test row 3 is a row of features, not an image: GET /api/testset/images/3."
+    assert client.get("/api/testset/images/18").json()["error"] == "`index` must be a test row index, 0..17; got 18."
+    assert client.get("/api/testset/confusion/3/0").json()["error"] == "`label` must be a class index, 0..2; got 3."
+    vi = client.get("/api/testset/confusion/0/3?lang=vi").json()["error"]
+    assert vi == "`predicted` phải là chỉ số một lớp, 0..2; nhận được 3."
 
 
 def test_a_grey_run_on_your_own_data_browses_its_own_test_split(tmp_path):

@@ -82,6 +82,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "`index` must be a test image index, 0..{last}; got {index}.",
         "vi": "`index` phải là chỉ số một ảnh kiểm tra, 0..{last}; nhận được {index}.",
     },
+    "index_row": {
+        "en": "`index` must be a test row index, 0..{last}; got {index}.",
+        "vi": "`index` phải là chỉ số một hàng kiểm tra, 0..{last}; nhận được {index}.",
+    },
+    "class_index": {
+        "en": "`{name}` must be a class index, 0..{last}; got {value}.",
+        "vi": "`{name}` phải là chỉ số một lớp, 0..{last}; nhận được {value}.",
+    },
+    "row_not_image": {
+        "en": "Test row {index} is a row of features, not an image: GET /api/testset/images/{index}.",
+        "vi": "Hàng kiểm tra {index} là một hàng đặc trưng, không phải ảnh: GET /api/testset/images/{index}.",
+    },
     "not_image": {
         "en": "Expected a PNG or JPEG image in {name}; Pillow does not recognise the file.",
         "vi": "Cần một ảnh PNG hoặc JPEG trong {name}; Pillow không nhận ra tệp này.",
@@ -185,7 +197,14 @@ def _patterns() -> list[tuple[str, re.Pattern[str]]]:
         parts = re.split(r"\{(\w+)\}", texts["en"])
         # a value never runs over the end of a sentence: "Trained 3 epochs into X. The page now..." is two messages
         value = r"(?:(?!\.\s+[A-Z]).)+?"
-        regex = "".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>{value})" for i, part in enumerate(parts))
+        seen: set[str] = set()
+        regex = ""
+        for i, part in enumerate(parts):
+            if i % 2 == 0:
+                regex += re.escape(part)
+            else:  # a name used twice ("Test row {index} ... images/{index}") matches the same text twice
+                regex += f"(?P={part})" if part in seen else f"(?P<{part}>{value})"
+                seen.add(part)
         patterns.append((key, re.compile(regex + r"\Z", re.DOTALL)))
     return sorted(patterns, key=lambda item: -len(MESSAGES[item[0]]["en"]))
 

@@ -59,7 +59,9 @@ class Result(BaseModel):
     inverted: bool = Field(description="whether the image was inverted to light-on-dark")
     top_k: list[TopClass]
     input: list[Any] | None = Field(
-        None, description="the image the model saw, 0..255: H×W (grey) or 3×H×W (colour; 28×28 for Fashion-MNIST)"
+        None,
+        description="the image the model saw, 0..255: H×W (grey) or 3×H×W (colour; 28×28 for Fashion-MNIST); "
+        "a row's standardised values (F)",
     )
     logits: list[float] | None = Field(None, description="all class scores w_c · x + b_c")
     probabilities: list[float] | None = Field(None, description="softmax of the logits, all classes")
@@ -79,12 +81,15 @@ class FeaturesQuery(BaseModel):
     lang: Literal["en", "vi"] | None = Field(
         None, description="language of Fashion-MNIST's class names (default: the run's own names)"
     )
+    explain: bool = Field(
+        False,
+        description="also return the input, all logits and w_c ⊙ x per class (images: maps, large; "
+        "rows: the standardised values and each feature's contribution)",
+    )
 
 
 class PixelsQuery(FeaturesQuery):
     """The query parameters of ``POST /api/predict/pixels``, read by the handler itself."""
-
-    explain: bool = Field(False, description="also return the input, all logits and the maps w_c ⊙ x (large)")
 
 
 class PredictQuery(PixelsQuery):
@@ -187,7 +192,10 @@ class ModelInfo(BaseModel):
 class RunSummary(BaseModel):
     run: str
     summary: dict[str, float | int | None] = Field(description="summary of metrics.csv: epochs, val_acc, best epoch...")
-    test_accuracy: float | None = Field(description="accuracy on the 10,000 test images, when the server has them")
+    test_accuracy: float | None = Field(
+        description="accuracy on the test set the browser shows (Fashion-MNIST's 10,000 images, or the run's "
+        "own test split), when the server has it"
+    )
     history: list[dict[str, float]] = Field(description="metrics.csv: one row per epoch")
     train_points: list[list[float]] = Field(
         default_factory=list, description="the training loss as [epoch, loss] points, several per epoch (may be empty)"
@@ -205,7 +213,14 @@ class TestImage(BaseModel):
     label: int
     predicted: int
     confidence: float = Field(description="the predicted class's probability")
-    pixels: list[list[int]]
+    pixels: list[list[int]] | list[list[list[int]]] | None = Field(
+        None, description="an image run's pixels 0..255: H rows of W values (grey) or of W [r, g, b] triples (colour)"
+    )
+    features: dict[str, float] | None = Field(
+        None,
+        description="a feature run's raw values by name, in training column order, as a row of "
+        "`POST /api/predict/features`",
+    )
 
 
 class TestCell(BaseModel):

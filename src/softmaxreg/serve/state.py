@@ -40,14 +40,26 @@ class NoTestSetError(SoftmaxRegError):
         self.names_server_folders = names_server_folders
 
 
+BROWSER_MAX_BYTES = 1 << 30  # the largest test split the browser holds in memory (evaluate reads any size)
+
+
 @dataclass
 class TestSet:
-    """Fashion-MNIST's 10,000 test images ``(N, H, W)`` uint8 and labels ``(N,)``, or why they are missing."""
+    """The test examples the browser shows, their labels ``(N,)`` int64, or why they are missing.
 
-    images: np.ndarray | None = None
+    ``examples``: uint8 images, ``(N, H, W)`` grey (Fashion-MNIST's 10,000) or ``(N, C, H, W)`` colour;
+    or, for a run of named features (``feature_names``), their raw float32 values ``(N, F)``.
+    """
+
+    examples: np.ndarray | None = None
     labels: np.ndarray | None = None
     problem: str = ""
     own: bool = False  # ``problem`` is about the run's own data, and names no folder of the server
+    feature_names: tuple[str, ...] = ()
+
+    @property
+    def is_features(self) -> bool:
+        return bool(self.feature_names)
 
     @classmethod
     def find(cls, data_dir: str | None) -> TestSet:
@@ -63,27 +75,27 @@ class TestSet:
 
     @classmethod
     def of_run(cls, run: ServedRun) -> TestSet:
-        """A run's own test split (`softmaxreg.runs.rundata.load_test_split`) as the browser shows it: grey
-        images of at most 10 classes and 10,000 images (the API's documented ranges); else why not."""
+        """A run's own test split (`softmaxreg.runs.rundata.load_test_split`): grey or colour images, or
+        feature rows; else why not (the data is gone or changed, or it is larger than the browser holds)."""
         from softmaxreg.runs.rundata import load_test_split
 
-        if not run.is_images or run.spec.channels != 1 or run.num_classes > 10:
-            return cls(problem=f"No test set to browse for the run {run.name}: the browser shows grey images of at "
-                       "most 10 classes. Use `softmaxreg evaluate` on the run folder.", own=True)  # fmt: skip
         try:
-            x, y, _ = load_test_split(run.run_dir)  # (N, 1, H, W) uint8, (N,)
+            x, y, _ = load_test_split(run.run_dir)  # (N, C, H, W) uint8 or (N, F) float32 raw, (N,)
         except SoftmaxRegError as err:
             logger.warning("the test-set browser is off for %s: %s", run.name, err)
             return cls(problem=f"The test split of the run {run.name} cannot be read on the server: {err}")
-        if len(y) > 10_000:
-            return cls(problem=f"No test set to browse for the run {run.name}: its {len(y):,} test images are more "
-                       "than the browser's 10,000. Use `softmaxreg evaluate` on the run folder.", own=True)  # fmt: skip
-        return cls(x[:, 0], y)
+        if x.nbytes > BROWSER_MAX_BYTES:
+            return cls(problem=f"No test set to browse for the run {run.name}: its {len(y):,} test examples take "
+                       f"{x.nbytes / 2**30:.1f} GiB, more than the browser's 1 GiB. Use `softmaxreg evaluate` on "
+                       "the run folder.", own=True)  # fmt: skip
+        if not run.is_images:
+            return cls(x, y, feature_names=run.spec.feature_names)
+        return cls(x[:, 0] if x.shape[1] == 1 else x, y)
 
     def require(self) -> TestSet:
-        if self.images is None and self.own:
+        if self.examples is None and self.own:
             raise NoTestSetError(self.problem)
-        if self.images is None:
+        if self.examples is None:
             message = self.problem
             if not message.startswith("The test split"):
                 message = f"The Fashion-MNIST test set is not available on the server: {message}"
@@ -218,6 +230,22 @@ class ServedRun:
             "contributions": np.round(templates * x, 5).tolist(),  # (num_classes, [C,] H, W)
         }
 
+    def explain_row(self, row: np.ndarray) -> dict[str, Any]:
+        """What the page shows for one raw row of a feature run ``(F,)``: its standardised values, all
+        scores, and each feature's contribution w_c,f · z_f per class (``(num_classes, F)``; with the
+        class's bias, each row sums to its logit)."""
+        from softmaxreg.runs.inference import softmax
+
+        mean, std = self._standardise
+        z = ((row.astype(np.float64) - mean) / std).astype(np.float32)
+        logits = (z @ self.scorer.weight_t + self.scorer.bias).tolist()
+        return {
+            "input": np.round(z, 6).tolist(),
+            "logits": logits,
+            "probabilities": softmax(logits),
+            "contributions": np.round(self.templates * z, 6).tolist(),
+        }
+
     def test_predictions(self, test: TestSet) -> tuple[np.ndarray, np.ndarray]:
         """``(predicted, confidence)`` of every image of ``test`` (the store's one), computed once per run."""
         import torch
@@ -226,8 +254,12 @@ class ServedRun:
 
         with self.lock:  # handlers run on worker threads too; compute once
             if self._predictions is None:
-                images = torch.from_numpy(test.images.copy()).unsqueeze(1)  # (N, 1, H, W); copied: read-only arrays
-                probabilities = torch.softmax(predict_logits(self.model, images).double(), dim=1)
+                if test.is_features:
+                    logits = torch.from_numpy(self.logits(test.examples))  # standardised as a predicted row is
+                else:  # (N, C, H, W) as evaluate predicts them; copied: read-only arrays
+                    images = torch.from_numpy(test.examples.copy())
+                    logits = predict_logits(self.model, images.unsqueeze(1) if images.ndim == 3 else images)
+                probabilities = torch.softmax(logits.double(), dim=1)
                 confidence, predicted = probabilities.max(dim=1)  # each (N,)
                 self._predictions = (predicted.numpy(), confidence.numpy())
             return self._predictions
@@ -262,11 +294,11 @@ class ModelStore:
         return run
 
     def test_set_of(self, run: ServedRun | None) -> TestSet:
-        """The test set the browser shows for ``run``: Fashion-MNIST's, for runs trained on it.
+        """The test set the browser shows for ``run``: Fashion-MNIST's for runs trained on it, else the run's own.
 
         Raises:
-            NoTestSetError: the server has no Fashion-MNIST test set, or ``run`` was trained on other data
-                (its own test split comes with ``softmaxreg.runs.rundata``, wired at merge).
+            NoTestSetError: the server has no Fashion-MNIST test set, or ``run``'s own test split cannot be
+                read (its data moved or changed) or is larger than the browser holds.
         """
         if run is None or run.is_fashion_mnist():
             return self.test_set.require()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from softmaxreg.runs import folder
 from softmaxreg.serve.dependencies import current_run, store
 from softmaxreg.serve.schemas import ModelInfo, RunSummary, error_responses
 from softmaxreg.serve.security import shown_path
-from softmaxreg.serve.state import ModelStore, ServedRun
+from softmaxreg.serve.state import ModelStore, NoTestSetError, ServedRun
 
 router = APIRouter(prefix="/api", tags=["model"], responses=error_responses(503))
 
@@ -66,9 +67,13 @@ async def run_summary(
     """The run's training: epochs, accuracies, one row of metrics.csv per epoch, the training loss as the
     board drew it (several points an epoch), and the test accuracy."""
     test_accuracy = None
-    if models.test_set.images is not None and run.is_fashion_mnist():
-        predicted, _ = run.test_predictions(models.test_set)
-        test_accuracy = float((predicted == models.test_set.labels).mean())
+    try:  # the run's own test split is read from disk the first time, on a worker thread
+        test = await asyncio.to_thread(models.test_set_of, run)
+    except NoTestSetError:
+        test = None
+    if test is not None:
+        predicted, _ = run.test_predictions(test)
+        test_accuracy = float((predicted == test.labels).mean())
     run_name = shown_path(request, run.run_dir)
     return {"run": run_name, "summary": run.summary, "test_accuracy": test_accuracy, "history": run.history,
             "train_points": board_points(run.run_dir)}  # fmt: skip

@@ -209,4 +209,9 @@ async def predict_features(request: Request) -> Response:
     rows = feature_rows(run, await _json_field(request, "rows", '{"rows": [{"column": value, ...}, ...]}'))
     labels = [f"rows[{i}]" for i in range(len(rows))]
     k = min(query.top_k, run.num_classes)
-    return _json_response({"results": _ranked(run.logits(rows), run.class_names(query.lang), k, labels)})
+    logits = run.logits(rows)
+    results = _ranked(logits, run.class_names(query.lang), k, labels)
+    if query.explain:
+        for result, row in zip(results, rows, strict=True):
+            result.update(run.explain_row(row))
+    return _json_response({"results": results})

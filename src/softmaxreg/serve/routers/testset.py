@@ -1,4 +1,8 @@
-"""``/api/testset``: the 10,000 test images, the model's predictions of them and their confusion matrix."""
+"""``/api/testset``: the served run's test split, the model's predictions of it and their confusion matrix.
+
+Fashion-MNIST's 10,000 images for a run trained on it; otherwise the run's own test split (the files or
+rows its run folder records), grey or colour images, or rows of named features.
+"""
 
 from __future__ import annotations
 
@@ -19,14 +23,24 @@ router = APIRouter(prefix="/api/testset", tags=["test set"], responses=error_res
 
 def _label(what: str) -> object:
     # one object per parameter: FastAPI keeps per-parameter state in it (two sharing one read the same value)
-    return Path(ge=0, le=9, description=f"{what} class index, 0..9")
+    return Path(ge=0, description=f"{what} class index, 0..K-1 (K: the run's classes, 10 for Fashion-MNIST)")
 
 
 def _checked_index(index: int, test: TestSet) -> int:
     if index >= len(test.labels):  # type: ignore[arg-type]
         last = len(test.labels) - 1  # type: ignore[arg-type]
-        raise BadParameterError(f"`index` must be a test image index, 0..{last}; got {index}.")
+        noun = "row" if test.is_features else "image"
+        raise BadParameterError(f"`index` must be a test {noun} index, 0..{last}; got {index}.")
     return index
+
+
+def _checked_class(name: str, value: int, run: ServedRun) -> int:
+    if value >= run.num_classes:
+        raise BadParameterError(f"`{name}` must be a class index, 0..{run.num_classes - 1}; got {value}.")
+    return value
+
+
+_INDEX = "a test example, 0..N-1 (N: `GET /api/testset`'s `size`, 10,000 for Fashion-MNIST)"
 
 
 @router.get("", response_model=TestSetInfo)
@@ -41,11 +55,15 @@ async def info(run: ServedRun = Depends(current_run), test: TestSet = Depends(te
 
 def _image(index: int, run: ServedRun, test: TestSet) -> dict[str, Any]:
     predicted, confidence = run.test_predictions(test)
-    return {"index": index, "label": int(test.labels[index]), "predicted": int(predicted[index]),  # type: ignore[index]
-            "confidence": float(confidence[index]), "pixels": test.images[index].tolist()}  # fmt: skip
+    example = test.examples[index]  # type: ignore[index]
+    found = {"index": index, "label": int(test.labels[index]), "predicted": int(predicted[index]),  # type: ignore[index]
+             "confidence": float(confidence[index])}  # fmt: skip
+    if test.is_features:  # raw values by name, as `POST /api/predict/features` takes a row (float32's shortest digits)
+        return found | {"features": {name: float(str(v)) for name, v in zip(test.feature_names, example, strict=True)}}
+    return found | {"pixels": (example.transpose(1, 2, 0) if example.ndim == 3 else example).tolist()}
 
 
-@router.get("/random", response_model=TestImage)
+@router.get("/random", response_model=TestImage, response_model_exclude_none=True)
 async def random_image(
     mistake: bool = Query(False, description="only among the images the model gets wrong"),
     run: ServedRun = Depends(current_run),
@@ -61,24 +79,27 @@ async def random_image(
 
 @router.get("/images/{index}.png", response_class=Response, responses={200: {"content": {"image/png": {}}}})
 async def image_png(
-    index: int = Path(ge=0, description="a test image, 0..9999", json_schema_extra={"maximum": 9999}),
+    index: int = Path(ge=0, description=_INDEX),
     test: TestSet = Depends(test_set),
 ) -> Response:
-    """Test image ``index`` as a 28×28 grey PNG."""
+    """Test image ``index`` as a PNG of the run's size, grey or colour (28×28 grey for Fashion-MNIST)."""
     from PIL import Image
 
+    example = test.examples[_checked_index(index, test)]  # type: ignore[index]
+    if test.is_features:
+        raise BadInputError(f"Test row {index} is a row of features, not an image: GET /api/testset/images/{index}.")
     buffer = io.BytesIO()
-    Image.fromarray(test.images[_checked_index(index, test)]).save(buffer, format="PNG")  # type: ignore[index]
+    Image.fromarray(example.transpose(1, 2, 0) if example.ndim == 3 else example).save(buffer, format="PNG")
     return Response(buffer.getvalue(), media_type="image/png", headers={"cache-control": "max-age=3600"})
 
 
-@router.get("/images/{index}", response_model=TestImage)
+@router.get("/images/{index}", response_model=TestImage, response_model_exclude_none=True)
 async def image(
-    index: int = Path(ge=0, description="a test image, 0..9999", json_schema_extra={"maximum": 9999}),
+    index: int = Path(ge=0, description=_INDEX),
     run: ServedRun = Depends(current_run),
     test: TestSet = Depends(test_set),
 ) -> dict[str, Any]:
-    """Test image ``index``: its pixels, true class and the model's prediction."""
+    """Test example ``index``: its pixels (or a feature run's values by name), true class and the model's prediction."""
     return _image(_checked_index(index, test), run, test)
 
 
@@ -90,7 +111,9 @@ async def cell(
     run: ServedRun = Depends(current_run),
     test: TestSet = Depends(test_set),
 ) -> dict[str, Any]:
-    """The test images of one confusion-matrix cell: true class ``label``, predicted ``predicted``."""
+    """The test examples of one confusion-matrix cell: true class ``label``, predicted ``predicted``."""
+    _checked_class("label", label, run)
+    _checked_class("predicted", predicted, run)
     predictions, _ = run.test_predictions(test)
     indices = np.flatnonzero((test.labels == label) & (predictions == predicted))
     return {"label": label, "predicted": predicted, "count": len(indices), "indices": indices[:limit].tolist()}

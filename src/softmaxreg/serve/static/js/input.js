@@ -169,6 +169,14 @@ function featureForm(names) {
   }));
 }
 
+// A test row shown in the form, so that the user can change a value and predict again.
+export function fillFeatures(values) {
+  for (const field of document.querySelectorAll("#feature-fields input")) {
+    if (field.name in values) field.value = String(values[field.name]);
+  }
+  document.getElementById("feature-csv").value = "";
+}
+
 function featureRows() { // the CSV rows when given (a header of names first), else the form's one row
   const csv = document.getElementById("feature-csv").value.trim();
   if (csv) {

@@ -1,38 +1,55 @@
 // The test-set view: a random test image or mistake, and the confusion matrix whose cells show
-// their images. Choosing a test image predicts it: the prediction card is scrolled to and focused,
+// their images (a run of named features: its test rows, shown by number). Choosing a test image predicts it: the prediction card is scrolled to and focused,
 // and a screen reader hears the answer. The matrix is one tab stop (the ARIA grid pattern: a roving
 // tabindex, arrow keys, Home/End, Ctrl+Home/End), with a skip link past it.
-import { getJSON } from "./api.js";
-import { predictPixels } from "./input.js";
-import { className, integer, percent, t } from "./i18n.js";
+import { getJSON, postJSON } from "./api.js";
+import { fillFeatures, predictPixels } from "./input.js";
+import { className, integer, lang, percent, t } from "./i18n.js";
 import { sourceText } from "./prediction.js";
-import { announce, on, showStatus, state } from "./state.js";
+import { announce, inputSpec, on, setResult, showStatus, state } from "./state.js";
 
 const PAGE = 48; // images shown per step of a cell ("Show 48 more")
 const MAX_LIMIT = 500; // the API's largest `limit`
 let matrix = null, shown = null, cell = null, active = { row: 0, col: 0 };
 
+const rows = () => inputSpec().kind === "features"; // a run of named features: its test set is rows, not images
+const word = (key) => (rows() ? `${key}.rows` : key); // the words for rows ("test row 3", "2 rows")
+
 function imageButton(index, label) {
   const button = document.createElement("button");
   button.type = "button";
-  button.className = "thumb";
-  button.setAttribute("aria-label", `${t("testset.test-image", { index })}: ${t("testset.use")}`);
+  button.className = rows() ? "thumb row" : "thumb";
+  button.setAttribute("aria-label", `${t(word("testset.test-image"), { index })}: ${t(word("testset.use"))}`);
   button.title = label;
-  const img = document.createElement("img");
-  img.src = `/api/testset/images/${index}.png`;
-  img.alt = "";
-  img.width = 56;
-  img.height = 56;
-  button.append(img);
+  if (rows()) {
+    button.textContent = `#${index}`;
+  } else {
+    const img = document.createElement("img");
+    img.src = `/api/testset/images/${index}.png`;
+    img.alt = "";
+    img.width = 56;
+    img.height = 56;
+    button.append(img);
+  }
   button.addEventListener("click", () => explain(index));
   return button;
 }
 
-// Predict test image `index`; then take the user to the answer (or tell them, with `focus` false).
+const scaled = (pixels) => pixels.map((value) => (Array.isArray(value) ? scaled(value) : value / 255)); // 0..255 to [0, 1]
+
+// Predict test example `index` (its pixels, or its row of features by name); then take the user to
+// the answer (or tell them, with `focus` false).
 async function explain(index, focus = true) {
+  const source = { key: word("testset.test-image"), values: { index } };
   try {
-    const image = await getJSON(`/api/testset/images/${index}`);
-    await predictPixels(image.pixels.map((row) => row.map((v) => v / 255)), { key: "testset.test-image", values: { index } });
+    const example = await getJSON(`/api/testset/images/${index}`);
+    if (example.features) {
+      const body = await postJSON(`/api/predict/features?top_k=10&explain=true&lang=${lang}`, { rows: [example.features] });
+      fillFeatures(example.features);
+      setResult(body.results[0], source);
+    } else {
+      await predictPixels(scaled(example.pixels), source);
+    }
   } catch (error) {
     showStatus(error.message, true);
     return;
@@ -51,7 +68,7 @@ function renderShown() {
   box.replaceChildren();
   if (!shown) return;
   const caption = document.createElement("p");
-  caption.textContent = t("testset.image", {
+  caption.textContent = t(word("testset.image"), {
     index: shown.index, label: className(shown.label), predicted: className(shown.predicted),
     confidence: percent(shown.confidence),
   });
@@ -87,7 +104,7 @@ function cellColor(i, j, count, largest) { // over white: blue diagonal, red mis
 
 function cellLabel(i, j, count) {
   const values = { label: className(i), predicted: className(j), count: integer(count) };
-  return t(count === 1 ? "testset.cell-label-one" : "testset.cell-label", values);
+  return t(word(count === 1 ? "testset.cell-label-one" : "testset.cell-label"), values);
 }
 
 function renderMatrix() {
@@ -174,8 +191,8 @@ async function showCell(label, predicted, limit) {
 function cellTitle() {
   const values = { label: className(cell.label), predicted: className(cell.predicted), count: integer(cell.count),
     shown: integer(cell.indices.length) };
-  if (cell.count === 1) return t("testset.cell-one", values);
-  return t(cell.indices.length < cell.count ? "testset.cell-some" : "testset.cell", values);
+  if (cell.count === 1) return t(word("testset.cell-one"), values);
+  return t(word(cell.indices.length < cell.count ? "testset.cell-some" : "testset.cell"), values);
 }
 
 function renderCell() {
@@ -187,13 +204,13 @@ function renderCell() {
   heading.tabIndex = -1;
   heading.textContent = cellTitle();
   if (!cell.count) {
-    box.append(heading, Object.assign(document.createElement("p"), { textContent: t("testset.none") }));
+    box.append(heading, Object.assign(document.createElement("p"), { textContent: t(word("testset.none")) }));
     return;
   }
-  const help = Object.assign(document.createElement("p"), { className: "muted", textContent: t("testset.thumbs-help") });
+  const help = Object.assign(document.createElement("p"), { className: "muted", textContent: t(word("testset.thumbs-help")) });
   const grid = document.createElement("div");
   grid.className = "grid";
-  grid.append(...cell.indices.map((index) => imageButton(index, t("testset.test-image", { index }))));
+  grid.append(...cell.indices.map((index) => imageButton(index, t(word("testset.test-image"), { index }))));
   box.append(heading, help, grid);
   const rest = cell.count - cell.indices.length;
   if (rest > 0 && cell.indices.length < MAX_LIMIT) {
@@ -212,12 +229,32 @@ function renderCell() {
   }
 }
 
+// The section's fixed words follow the run: "Random test row" for a run of named features.
+function wordsOfRun() {
+  for (const [id, key] of [["random", "testset.random"], ["matrix-help", "testset.matrix-help"]]) {
+    const element = document.getElementById(id);
+    element.dataset.i18n = word(key);
+    element.textContent = t(element.dataset.i18n);
+  }
+  const grid = document.getElementById("matrix");
+  grid.dataset.i18nLabel = word("testset.grid");
+  grid.setAttribute("aria-label", t(grid.dataset.i18nLabel));
+}
+
 async function load() {
+  wordsOfRun();
+  shown = null;
+  cell = null;
+  renderShown();
+  renderCell();
   try {
     matrix = await getJSON("/api/testset");
     active = { row: 0, col: 0 };
     renderMatrix();
+    document.getElementById("testset").classList.remove("unavailable");
   } catch (error) {
+    matrix = null;
+    renderMatrix();
     document.getElementById("testset").classList.add("unavailable");
     document.getElementById("cell").textContent = error.message;
   }
