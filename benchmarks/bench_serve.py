@@ -59,7 +59,7 @@ class Request:
 
     def raw(self) -> bytes:
         """The whole HTTP/1.1 request, for the asyncio client."""
-        head = f"{self.method} {self.path} HTTP/1.1\r\nHost: bench\r\n"
+        head = f"{self.method} {self.path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         head += "".join(f"{name}: {value}\r\n" for name, value in self.headers)
         if self.body:
             head += f"Content-Type: {self.content_type}\r\nContent-Length: {len(self.body)}\r\n"

@@ -150,6 +150,10 @@ def one_thread_per_process() -> None:
 
 def app_from_env() -> FastAPI:
     """The app that `settings_to_env` describes: uvicorn's factory for ``--workers N``."""
+    from softmaxreg.serve.server import settle_heap
+
     one_thread_per_process()
     settings = json.loads(os.environ[SETTINGS_ENV])
-    return create_app(settings.pop("run"), **settings)
+    app = create_app(settings.pop("run"), **settings)
+    settle_heap()
+    return app

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from softmaxreg.serve import jsonarrays
 from softmaxreg.serve.errors import BadInputError
 from softmaxreg.serve.state import ServedRun
 
@@ -89,9 +90,29 @@ def pixel_images(run: ServedRun, value: Any) -> tuple[np.ndarray, bool]:
         raise BadInputError(
             f"Expected a batch of 1 to {MAX_IMAGES} images in `pixels`; got {len(x)}. Send more in several requests."
         )
-    x = x if batch else x[None]
+    return _as_images(x if batch else x[None], spec.channels, value), batch
+
+
+def fast_pixel_images(run: ServedRun, raw: bytes) -> tuple[np.ndarray, bool] | None:
+    """`pixel_images` of a whole body ``{"pixels": ...}`` read without a Python float per number
+    (`softmaxreg.serve.jsonarrays`); None when that read cannot prove the body's structure (then the
+    ordinary read answers, problems included)."""
+    spec = run.spec
+    if not run.is_images:
+        return None
+    one = (spec.height, spec.width) if spec.channels == 1 else (spec.height, spec.width, 3)
+    fast = jsonarrays.pixels_body(raw, one, MAX_IMAGES)
+    if fast is None:
+        return None
+    x, batch = fast
+    return _as_images(x, spec.channels, None), batch
+
+
+def _as_images(x: np.ndarray, channels: int, value: Any) -> np.ndarray:
+    """``(N, H, W[, 3])`` numbers checked to be pixels in [0, 1], as uint8 ``(N, H, W)`` or ``(N, 3, H, W)``.
+    ``value``: the JSON they came from, to name a null's place (None: they hold no null)."""
     finite = np.isfinite(x)
-    if not finite.all():  # a null reads as NaN
+    if not finite.all() and value is not None:  # a null reads as NaN
         path, item = _first_non_number(value, "pixels")
         if path is not None:
             raise BadInputError(f"`{path}` must be a valid number; got {'null' if item is None else _kind(item)}.")
@@ -99,9 +120,9 @@ def pixel_images(run: ServedRun, value: Any) -> tuple[np.ndarray, bool]:
         bad = x[~(finite & (x >= 0) & (x <= 1))][0]
         raise BadInputError(f"Expected every pixel in [0, 1] (0 black, 1 white); got {bad}.")
     images = np.rint(x * 255).astype(np.uint8)
-    if spec.channels == 3:
+    if channels == 3:
         images = np.ascontiguousarray(images.transpose(0, 3, 1, 2))  # (N, 3, H, W), as the model takes it
-    return images, batch
+    return images
 
 
 def _grey_rows(value: list[Any], height: int, width: int) -> np.ndarray | None:

@@ -41,6 +41,16 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def settle_heap() -> None:
+    """Take what the process has made so far (torch, the app, the model: ~200,000 objects that live as long
+    as it does) out of the garbage collector's sight (`gc.freeze`), so that a full collection, which
+    walks them all (60-150 ms measured on 2 cores), never pauses a request: the tail of the latency."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def url(sock: socket.socket) -> str:
     host, port = sock.getsockname()[:2]
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
@@ -56,6 +66,7 @@ class _Server(uvicorn.Server):
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
         if self.started:
+            settle_heap()
             self._on_started()
 
     def handle_exit(self, sig: int, frame: Any) -> None:

@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException
 from softmaxreg.runs.inference import classify
 from softmaxreg.serve.dependencies import current_run
 from softmaxreg.serve.errors import BadInputError, shorten
-from softmaxreg.serve.inputs import feature_rows, pixel_images, prepare_upload
+from softmaxreg.serve.inputs import fast_pixel_images, feature_rows, pixel_images, prepare_upload
 from softmaxreg.serve.multipart import MAX_PARTS, TooManyPartsError, boundary, read_parts
 from softmaxreg.serve.schemas import (
     FeaturesBody,
@@ -170,8 +170,12 @@ def _require_json(request: Request, example: str) -> None:
 async def _json_field(request: Request, key: str, example: str) -> Any:
     """``body[key]`` of a JSON object body; a 400 naming what is wrong otherwise."""
     _require_json(request, example)
+    return _field(await request.body(), key, example)
+
+
+def _field(raw: bytes, key: str, example: str) -> Any:
     try:
-        body = json_loads(await request.body())
+        body = json_loads(raw)
     except ValueError as err:
         raise BadInputError(f"Expected a JSON body; it does not parse ({' '.join(str(err).split())[:120]}).") from None
     if not isinstance(body, dict):
@@ -189,8 +193,11 @@ async def predict_pixels(request: Request) -> Response:
     all scores and the maps w_c ⊙ x the page draws."""
     run: ServedRun = request.app.state.store.run  # not a dependency: FastAPI's solving cost ~10% of a request
     query: PixelsQuery = _query(request, PixelsQuery)
-    value = await _json_field(request, "pixels", '{"pixels": [[...], ...]}')
-    images, batch = pixel_images(run, value)
+    example = '{"pixels": [[...], ...]}'
+    _require_json(request, example)
+    raw = await request.body()
+    read = fast_pixel_images(run, raw)  # numbers straight into numpy, when the body's structure is proven
+    images, batch = read if read is not None else pixel_images(run, _field(raw, "pixels", example))
     names = [f"pixels[{i}]" for i in range(len(images))] if batch else ["pixels"]
     if query.explain:
         return _results(run, [(n, image, False) for n, image in zip(names, images, strict=True)], query.top_k,
