@@ -9,11 +9,16 @@ it with Markdown made when the site is built:
   (``create_app(None).openapi()``), as tables: static HTML in the site, no JavaScript, no CDN.
 
 Registered in ``mkdocs.yml`` (``hooks:``); `tests/test_docs.py` checks the generated parts too.
+
+The Vietnamese pages (``docs/vi/``) are one site with the English ones, so the theme writes its own
+words in English; `on_post_page` gives those pages ``<html lang="vi">`` (screen readers then read them
+in Vietnamese) and the theme's words in Vietnamese, from Material's own translation of them.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 from typing import Any
 
@@ -22,6 +27,46 @@ MARKER = re.compile(r"^<!-- generate: (\w+) -->$", re.MULTILINE)
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
     return MARKER.sub(lambda match: GENERATORS[match.group(1)](), markdown)
+
+
+# -- the Vietnamese pages ----------------------------------------------------------------------------
+
+OUR_WORDS_VI = {  # the theme's words that come from mkdocs.yml or Python-Markdown, not from Material
+    "Dark theme": "Giao diện tối",
+    "Light theme": "Giao diện sáng",
+    "Permanent link": "Liên kết cố định",
+}
+
+
+def on_post_page(output: str, page: Any, config: Any) -> str:
+    if not page.file.src_uri.startswith("vi/"):
+        return output
+    output = output.replace('<html lang="en"', '<html lang="vi"', 1)
+    for english, vietnamese in _theme_words_vi().items():
+        quoted = re.escape(english)
+        output = re.sub(f'="{quoted}(["|:])', lambda m, vi=vietnamese: f'="{vi}{m[1]}', output)  # labels, "Next: X"
+        output = re.sub(f">(\\s*){quoted}(\\s*)<", lambda m, vi=vietnamese: f">{m[1]}{vi}{m[2]}<", output)  # text
+    for key, (english, vietnamese) in _theme_keys_vi().items():  # the search's and copy button's words
+        output = output.replace(f'"{key}": "{english}"', f'"{key}": "{vietnamese}"')
+    return output
+
+
+@functools.cache
+def _theme_keys_vi() -> dict[str, tuple[str, str]]:
+    """Material's words by key: ``key -> (English, Vietnamese)``, read from its own translations."""
+    from pathlib import Path
+
+    import material
+
+    languages = Path(material.__file__).parent / "templates" / "partials" / "languages"
+    pairs = [dict(re.findall(r'^\s*"([\w.]+)": "([^"]*)"', (languages / f"{lang}.html").read_text(), re.M))
+             for lang in ("en", "vi")]  # fmt: skip
+    return {key: (text, pairs[1][key]) for key, text in pairs[0].items() if key in pairs[1] and key != "language"}
+
+
+def _theme_words_vi() -> dict[str, str]:
+    words = {english: vietnamese for english, vietnamese in _theme_keys_vi().values() if len(english) > 2}
+    return words | OUR_WORDS_VI
 
 
 # -- the command line --------------------------------------------------------------------------------
