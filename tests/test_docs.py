@@ -9,7 +9,8 @@ The convention, for every page of ``docs/`` (``docs/contributing.md`` says the s
   ``softmaxreg ...`` runs in this process (fast); anything else runs in ``bash``.
 - A ```` ```python ```` block runs, in the page's order among the commands, as a script: in a fresh
   ``.venv/bin/python`` process whose folder is the page's folder (so it sees the files earlier commands
-  made, and later commands see the files it makes), with the same environment. It must exit with 0; a
+  made, and later commands see the files it makes), with the same environment and one OpenMP thread
+  (spinning threads make training many times slower on a shared machine). It must exit with 0; a
   traceback names the page and the line of the page that failed.
 - A ```` ```text ```` block that follows a ```` ```sh ```` block, with only blank lines between, is that
   block's output: the stdout, then the stderr, of its commands; after a ```` ```python ```` block, its
@@ -285,7 +286,8 @@ def test_a_python_block_runs_at_its_lines_of_the_page(tmp_path, monkeypatch):
     """Its output is the ```text block after it, and a failure names the page's line."""
     text = "# A page\n\n```python\nprint('hi')\nprint(undefined_name)\n```\n\n```text\nhi\n```\n"
     (block,) = blocks(text)
-    assert block.lang == "python" and block.output.body == "hi"
+    assert block.lang == "python" and block.output.body == "hi" and not block.skip
+    assert blocks("<!-- docs-test: skip (a GPU) -->\n" + text[10:])[0].skip
     page = tmp_path / "page.md"
     page.write_text(text, encoding="utf-8")
     (tmp_path / "folder").mkdir()
