@@ -1,4 +1,4 @@
-"""Every command shown in the docs runs, in order, and prints what the docs show (README.md included).
+"""Every command and Python block in the docs runs, in order, and prints what the docs show (README.md too).
 
 The convention, for every page of ``docs/`` (``docs/contributing.md`` says the same for writers):
 
@@ -7,20 +7,28 @@ The convention, for every page of ``docs/`` (``docs/contributing.md`` says the s
   page, which holds a link to the repository's ``examples/`` and ``.venv`` (so ``.venv/bin/python``
   works); the real Fashion-MNIST is found through ``SOFTMAXREG_DATA``; the cache is private.
   ``softmaxreg ...`` runs in this process (fast); anything else runs in ``bash``.
+- A ```` ```python ```` block runs, in the page's order among the commands, as a script: in a fresh
+  ``.venv/bin/python`` process whose folder is the page's folder (so it sees the files earlier commands
+  made, and later commands see the files it makes), with the same environment and one OpenMP thread
+  (spinning threads make training many times slower on a shared machine). It must exit with 0; a
+  traceback names the page and the line of the page that failed.
 - A ```` ```text ```` block that follows a ```` ```sh ```` block, with only blank lines between, is that
-  block's output: the stdout, then the stderr, of its commands. It is compared after masking what
+  block's output: the stdout, then the stderr, of its commands; after a ```` ```python ```` block, its
+  stdout (warnings on stderr are not part of it). It is compared after masking what
   changes from run to run (seconds at a line's end, timestamped run folders, the page's folder).
   ``...`` stands for any text: part of a line, or any number of lines when alone on its line.
-- ``softmaxreg serve ...`` is started in the background on a free port, and ``127.0.0.1:8000`` in the
-  page's later commands and outputs means that server; it is stopped at the end of the page.
-- ``<!-- docs-test: skip -->`` on the line before a ```` ```sh ```` block leaves it out (say why in the
-  text: it needs several machines, a GPU, the network, or minutes).
+- ``softmaxreg serve ... [--port P]`` is started in the background on a free port, and ``127.0.0.1:P``
+  or ``localhost:P`` (P is 8000 unless the command names a port) in the page's later commands, Python
+  blocks and outputs means that server; it is stopped at the end of the page.
+- ``<!-- docs-test: skip -->`` on the line before a ```` ```sh ```` or ```` ```python ```` block leaves it
+  out (say why in the text: it needs several machines, a GPU, the network, or minutes).
 - An output that no command of the page can make alone (a damaged file, a lock another process
   holds) is a block without a language marked ``<!-- output: NAME -->``, made by a maker in
   ``tests/test_readme.py``.
 
-A page without ```` ```sh ```` blocks costs nothing here. A page that trains should train the book's
-run (``softmaxreg train --out runs/book``): identical ``train`` commands run once per test session.
+A page without ```` ```sh ```` or ```` ```python ```` blocks costs nothing here. A page that trains should
+train the book's run (``softmaxreg train --out runs/book``): identical ``train`` commands run once per
+test session. Blocks in other languages (``bash``, ``text`` alone, ``json``) are not run.
 """
 
 from __future__ import annotations
@@ -45,6 +53,7 @@ from test_readme import cli
 REPO = SRC.parent
 PAGES = sorted((REPO / "docs").rglob("*.md")) + [REPO / "README.md"]
 ADDRESS = "127.0.0.1:8000"  # the address pages show; the harness's server is elsewhere
+RUN = ("sh", "python")  # the blocks that run; a ```text block after one is its output
 # What a page's command stands for here: `make demo` is `softmaxreg train` (checked against the
 # Makefile below); `make test` would run this suite inside itself.
 ALIASES = {"make demo": "softmaxreg train", "make test": None}
@@ -58,9 +67,13 @@ class Block:
     skip: bool = False  # <!-- docs-test: skip --> before it
     output: Block | None = None  # the ```text block that shows what it prints
 
+    def source(self) -> str:
+        """A python block's code, at its lines of the page: a traceback names the page's line."""
+        return "\n" * self.line + self.body + "\n"
+
 
 def blocks(text: str) -> list[Block]:
-    """The fenced blocks of a Markdown text, each ```sh block with its output block."""
+    """The fenced blocks of a Markdown text, each ```sh or ```python block with its output block."""
     found: list[Block] = []
     lines, i, previous_end = text.splitlines(), 0, -10
     while i < len(lines):
@@ -70,7 +83,7 @@ def blocks(text: str) -> list[Block]:
             end = next(j for j in range(i + 1, len(lines)) if lines[j].rstrip() == indent + "```")
             body = "\n".join(row.removeprefix(indent) for row in lines[i + 1 : end])
             block = Block(stripped[3:].strip(), body, i + 1, skip=i > 0 and "docs-test: skip" in lines[i - 1])
-            follows = found and found[-1].lang == "sh" and all(not row.strip() for row in lines[previous_end + 1 : i])
+            follows = found and found[-1].lang in RUN and all(not row.strip() for row in lines[previous_end + 1 : i])
             if block.lang == "text" and follows:
                 found[-1].output = block
             else:
@@ -116,7 +129,7 @@ class Page:
     trained: dict[tuple[str, ...], tuple[Path, str, str]] = {}  # `train` commands of this session
 
     def __init__(self, folder: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.folder, self.server, self.address = folder, None, ADDRESS
+        self.folder, self.server, self.address, self.shown = folder, None, ADDRESS, ADDRESS
         (folder / "examples").symlink_to(REPO / "examples")
         (folder / ".venv").symlink_to(Path(sys.prefix))
         self.env = {**os.environ, "SOFTMAXREG_DATA": str(data_dir), "XDG_CACHE_HOME": str(folder / ".cache")}
@@ -124,10 +137,28 @@ class Page:
         for name in ("SOFTMAXREG_DATA", "XDG_CACHE_HOME"):
             monkeypatch.setenv(name, self.env[name])
 
+    def here(self, text: str) -> str:
+        """``text`` with the address the page shows for its server replaced by the server's."""
+        for shown in (self.shown, self.shown.replace("127.0.0.1", "localhost")):
+            text = text.replace(shown, self.address)
+        return text
+
+    def shown_address(self, printed: str) -> str:
+        """``printed`` with the server's address replaced by the one the page shows."""
+        return printed.replace(self.address, self.shown)
+
+    def python(self, block: Block, page: Path) -> tuple[int, str, str]:
+        """Run a python block as a script in the page's folder: (exit code, stdout, stderr)."""
+        code = f"import sys; exec(compile(sys.stdin.read(), {str(page)!r}, 'exec'))"
+        env = {**self.env, "OMP_NUM_THREADS": "1"}  # as `one_thread` does for the commands, in this process
+        done = subprocess.run([sys.executable, "-c", code], input=self.here(block.source()), cwd=self.folder,
+                              env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+        return done.returncode, done.stdout, done.stderr
+
     def run(self, command: str) -> str:
         if command in ALIASES:
             command = ALIASES[command] or ""
-        command = command.replace(ADDRESS, self.address)
+        command = self.here(command)
         words = shlex.split(command)
         if words[:1] == [".venv/bin/softmaxreg"]:
             words[0] = "softmaxreg"
@@ -155,7 +186,15 @@ class Page:
 
     def serve(self, args: list[str]) -> str:
         self.stop()
-        args = [a for a in args if a != "--port"] + ["--port", "0"]  # a given port is the page's example
+        port, kept = "8000", []
+        for i, arg in enumerate(args):  # a given port is the page's example: the server takes a free one
+            if arg.startswith("--port="):
+                port = arg.removeprefix("--port=")
+            elif arg == "--port":
+                port = args[i + 1]
+            elif not (i and args[i - 1] == "--port"):
+                kept.append(arg)
+        args, self.shown = kept + ["--port", "0"], f"127.0.0.1:{port}"
         self.server = subprocess.Popen([str(Path(sys.executable).parent / "softmaxreg"), "serve", *args],
                                        cwd=self.folder, env=self.env, stdout=subprocess.PIPE,
                                        stderr=subprocess.STDOUT, text=True)  # fmt: skip
@@ -163,7 +202,7 @@ class Page:
         found = re.search(r"http://([\d.]+:\d+)", line)
         assert found, f"softmaxreg serve did not start: {line}{self.server.stdout.read()}"
         self.address = found.group(1)
-        return line.replace(self.address, ADDRESS)
+        return self.shown_address(line)
 
     def stop(self) -> None:
         if self.server is not None:
@@ -177,7 +216,7 @@ def _run_folder(printed: str) -> str:
 
 
 def runnable_pages() -> list[Path]:
-    return [p for p in PAGES if any(b.lang == "sh" and not b.skip for b in blocks(p.read_text(encoding="utf-8")))]
+    return [p for p in PAGES if any(b.lang in RUN and not b.skip for b in blocks(p.read_text(encoding="utf-8")))]
 
 
 @pytest.mark.real_data
@@ -188,14 +227,22 @@ def test_the_commands_of_a_page_print_what_it_shows(page, real_data_dir, tmp_pat
     text = page.read_text(encoding="utf-8")
     try:
         for block in blocks(text):
-            if block.lang != "sh" or block.skip:
+            if block.lang not in RUN or block.skip:
                 continue
-            printed = "".join(runner.run(command) for command in commands(block.body))
+            if block.lang == "python":
+                code, printed, err = runner.python(block, page)
+                if code != 0:
+                    where = f"{page.relative_to(REPO)}:{block.line}"
+                    wrong.append(f"the python block at {where} exits with {code}:\n{runner.shown_address(err)}")
+                    continue
+            else:
+                printed = "".join(runner.run(command) for command in commands(block.body))
             if block.output is not None:
-                printed = mask(printed.replace(runner.address, ADDRESS), tmp_path)
+                printed = mask(runner.shown_address(printed), tmp_path)
                 if not matches(block.output.body, printed):
                     where = f"{page.relative_to(REPO)}:{block.output.line}"
-                    wrong.append(f"{where} shows\n{block.output.body}\nbut the commands print\n{printed}\n")
+                    what = "the code prints" if block.lang == "python" else "the commands print"
+                    wrong.append(f"{where} shows\n{block.output.body}\nbut {what}\n{printed}\n")
                     updates.append((block.output, printed))
     finally:
         runner.stop()
@@ -233,6 +280,21 @@ def test_the_harness_reads_blocks_and_matches_outputs():
     assert matches("a ... c\n...\nlast", "a b c\nmore\nlines\nlast")
     assert matches("one\n...", "one\ntwo") and not matches("a ... c", "a b d")
     assert matches("...\nlast", "last") and matches("...\nlast", "x\ny\nlast") and not matches("...\nlast", "lost")
+
+
+def test_a_python_block_runs_at_its_lines_of_the_page(tmp_path, monkeypatch):
+    """Its output is the ```text block after it, and a failure names the page's line."""
+    text = "# A page\n\n```python\nprint('hi')\nprint(undefined_name)\n```\n\n```text\nhi\n```\n"
+    (block,) = blocks(text)
+    assert block.lang == "python" and block.output.body == "hi" and not block.skip
+    assert blocks("<!-- docs-test: skip (a GPU) -->\n" + text[10:])[0].skip
+    page = tmp_path / "page.md"
+    page.write_text(text, encoding="utf-8")
+    (tmp_path / "folder").mkdir()
+    code, out, err = Page(tmp_path / "folder", tmp_path, monkeypatch).python(block, page)
+    assert (code, out) == (1, "hi\n")
+    assert f'File "{page}", line 5' in err and "print(undefined_name)" in err
+    assert err.rstrip().endswith("NameError: name 'undefined_name' is not defined")
 
 
 def test_no_page_uses_bare_python():
