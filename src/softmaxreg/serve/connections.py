@@ -48,8 +48,10 @@ class Limits:
     def uvicorn_options(self) -> dict[str, Any]:
         # backlog: also how many connections asyncio accepts in one go, before any of them is looked at; at
         # uvicorn's 2048 a burst of slow clients takes every descriptor at once (EMFILE, logged once per accept)
+        # loop: asyncio's, even where uvloop is installed: with 64 keep-alive clients uvloop served some
+        # connections ~20x later than others (p99 0.5-1.4 s against asyncio's 34 ms, benchmarks/bench_serve.py)
         return {"limit_concurrency": self.concurrency, "timeout_keep_alive": self.keep_alive, "http": GuardedHTTP,
-                "backlog": max(16, self.concurrency // 2)}  # fmt: skip
+                "backlog": max(16, self.concurrency // 2), "loop": "asyncio"}  # fmt: skip
 
 
 class HeaderDeadline:
