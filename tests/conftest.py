@@ -14,10 +14,42 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 import softmaxreg
 from softmaxreg.datasets import sources
 from softmaxreg.datasets.idx import encode_idx
+
+# One intra-op thread for what the suite trains, in this process and in the CLI runs, servers and torchrun
+# launches it starts (`run_cli`, `start_server`, `cli_env`). Softmax regression's steps are microseconds of
+# arithmetic: on 2 cores, two OpenMP threads cost 8x the CPU time of one for the same numbers (2 epochs of
+# Fashion-MNIST: 0.5 s of CPU with one thread, 4.3 s with two, the same val_acc), and made the whole suite
+# take twice as long. Tests marked `torch_default_threads` (the commands the docs quote, whose printed
+# numbers are a user's run: tests/test_docs.py) run in this process with torch's own count.
+ONE_THREAD = {"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+TORCH_DEFAULT_THREADS = torch.get_num_threads()
+torch.set_num_threads(int(ONE_THREAD["OMP_NUM_THREADS"]))
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.path.name == "test_docs.py":  # its commands run in this process (`cli`) and print numbers
+            item.add_marker(pytest.mark.torch_default_threads)
+
+
+@pytest.fixture(autouse=True)
+def torch_threads(request):
+    """One thread (see ONE_THREAD), or torch's own count for a test marked `torch_default_threads`."""
+    if request.node.get_closest_marker("torch_default_threads") is None:
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(TORCH_DEFAULT_THREADS)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
 
 SRC = Path(softmaxreg.__file__).resolve().parent.parent
 REAL_DATA_DIRS = [Path(p) for p in os.environ.get("SOFTMAXREG_DATA", "").split(os.pathsep) if p] + list(
@@ -198,8 +230,12 @@ def cli_in_process(monkeypatch, capsys):
 
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 300):
-    """Run ``python -m softmaxreg ARGS`` in a subprocess with this checkout's sources."""
-    full_env = {**os.environ, "PYTHONPATH": str(SRC), **(env or {})}
+    """Run ``python -m softmaxreg ARGS`` in a subprocess with this checkout's sources, on one thread.
+
+    ``env`` adds to this process's environment; a value of None removes that variable.
+    """
+    merged = {**os.environ, "PYTHONPATH": str(SRC), **ONE_THREAD, **(env or {})}
+    full_env = {k: v for k, v in merged.items() if v is not None}
     return subprocess.run(
         [sys.executable, "-m", "softmaxreg", *args],
         cwd=cwd,
@@ -243,7 +279,7 @@ def check_png(fig_or_path, path: Path | None = None, min_size: tuple[int, int] =
 
 def cli_env(folder: Path) -> dict[str, str]:
     """What `isolated_env` sets, for subprocesses started by session fixtures (which run before it)."""
-    return {"XDG_CACHE_HOME": str(folder / "cache"), "SOFTMAXREG_OFFLINE": "1", "MPLBACKEND": "Agg"}
+    return {"XDG_CACHE_HOME": str(folder / "cache"), "SOFTMAXREG_OFFLINE": "1", "MPLBACKEND": "Agg", **ONE_THREAD}
 
 
 @pytest.fixture(scope="session")
@@ -275,12 +311,16 @@ def server_token(url: str) -> str:
     return SERVER_TOKENS[url]
 
 
-def start_server(run_dir: Path | None, cwd: Path, *args: str) -> tuple[subprocess.Popen, str]:
+def start_server(
+    run_dir: Path | None, cwd: Path, *args: str, env: dict[str, str | None] | None = None
+) -> tuple[subprocess.Popen, str]:
     """Start ``softmaxreg serve [RUN_DIR] --port 0 ARGS``; return the process and its URL once it serves.
 
     The URL is the server's address without the token it may print after it (`server_token` has it).
+    ``env`` adds to the environment, as for `run_cli` (None removes a variable).
     """
-    env = {**os.environ, "PYTHONPATH": str(SRC), **cli_env(cwd)}
+    merged = {**os.environ, "PYTHONPATH": str(SRC), **cli_env(cwd), **(env or {})}
+    env = {k: v for k, v in merged.items() if v is not None}
     process = subprocess.Popen(
         [sys.executable, "-m", "softmaxreg", "serve", *([str(run_dir)] if run_dir else []), "--port", "0", *args],
         cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -30,8 +30,11 @@ def training_server(trained_run, tmp_path_factory):
     pytest.importorskip("fastapi", reason='needs pip install "softmaxreg[serve]"')
     cwd = tmp_path_factory.mktemp("train-page")
     served = shutil.copytree(trained_run.dir, cwd / "served")
+    # torch's own thread count for this server's training worker, not the suite's one thread: the page is
+    # watched while it trains, and one thread makes epochs too quick for the polls below to see each step
     process, url = start_server(served, cwd, "--allow-training", "--runs-dir", "runs",
-                                "--data-dir", str(trained_run.real_data_dir))  # fmt: skip
+                                "--data-dir", str(trained_run.real_data_dir),
+                                env={"OMP_NUM_THREADS": None})  # fmt: skip
     try:
         yield url
     finally:
