@@ -4,6 +4,7 @@ body and headers for good and bad requests to the hot routes, and it takes those
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,12 +16,19 @@ from softmaxreg.serve.app import create_app
 
 PIXELS = np.random.default_rng(0).random((28, 28)).round(3).tolist()
 INFER = {"inputs": [{"name": "input", "shape": [1, 1, 28, 28], "datatype": "FP32", "data": sum(PIXELS, [])}]}
+ROOT = Path(__file__).resolve().parents[2]
 HEADERS = ("content-type", "x-content-type-options", "content-security-policy", "cache-control", "allow")
 
 
 def requests(name: str) -> list[tuple[str, str, dict]]:
     """``(method, path, httpx options)``: the hot routes' happy paths and each way they can go wrong."""
+    png = (ROOT / "examples" / "images" / "trouser.png").read_bytes()
     return [
+        ("POST", "/api/predict", {"files": [("file", ("trouser.png", png)), ("file", ("b.png", png))]}),
+        ("POST", "/api/predict?explain=true&lang=vi", {"files": [("file", ("trouser.png", png))]}),
+        ("POST", "/api/predict", {"files": [("file", ("x.png", b"not an image"))]}),  # 400
+        ("POST", "/api/predict", {"json": {"pixels": PIXELS}}),  # 415
+        ("POST", "/api/predict?invert=maybe", {"files": [("file", ("trouser.png", png))]}),  # 422
         ("POST", "/api/predict/pixels", {"json": {"pixels": PIXELS}}),
         ("POST", "/api/predict/pixels?explain=true&top_k=10&lang=vi", {"json": {"pixels": [PIXELS, PIXELS]}}),
         ("POST", "/api/predict/pixels", {"json": {"pixels": PIXELS[:3]}}),  # 400: the shape
@@ -68,7 +76,10 @@ def test_the_fast_lane_answers_as_the_router_does(run_dir):
     for request, a, b in zip(requests("lane-run"), fast, routed, strict=True):
         assert a == b, request[:2]
     statuses = [status for status, _, _ in fast]
-    assert statuses == [200, 200, 400, 400, 400, 415, 422, 403, 413, 200, 405, 200, 200, 404, 422, 400, 404]
+    uploads, pixels, infer = statuses[:5], statuses[5:16], statuses[16:]
+    assert uploads == [200, 200, 400, 415, 422]
+    assert pixels == [200, 200, 400, 400, 400, 415, 422, 403, 413, 200, 405]
+    assert infer == [200, 200, 404, 422, 400, 404]
 
 
 def test_the_fast_lane_takes_the_hot_routes(run_dir, monkeypatch):
@@ -85,6 +96,8 @@ def test_the_fast_lane_takes_the_hot_routes(run_dir, monkeypatch):
     lane.app = no_router
     with TestClient(app) as client:
         assert client.post("/api/predict/pixels", json={"pixels": PIXELS}).status_code == 200
+        png = (ROOT / "examples" / "images" / "trouser.png").read_bytes()
+        assert client.post("/api/predict", files=[("file", ("t.png", png))]).status_code == 200
         assert client.post("/v2/models/lane-run/infer", json=INFER).status_code == 200
         with pytest.raises(AssertionError, match="the router was asked for /api/health"):
             client.get("/api/health")

@@ -81,7 +81,7 @@ def create_app(
     app.state.training = None if runs_dir is None else _run_manager(runs_dir, data_dir, app)
     for router in ROUTERS:
         app.include_router(router)
-    fastlane.install(app)  # the hot routes of programs, called without FastAPI's routing
+    fastlane.install(app)  # the hot routes, called without FastAPI's routing
     add_error_handlers(app)
     app.mount("/static", StaticFiles(packages=[("softmaxreg.serve", "static")]), name="static")
     app.mount("/docs/assets", StaticFiles(directory=_swagger_ui_dir()), name="swagger-ui")

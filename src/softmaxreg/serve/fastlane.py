@@ -1,5 +1,5 @@
-"""The hot routes of programs, called without FastAPI's routing: ``POST /api/predict/pixels`` and
-``POST /v2/models/{name}/infer``.
+"""The hot routes, called without FastAPI's routing: ``POST /api/predict`` (image files),
+``POST /api/predict/pixels`` and ``POST /v2/models/{name}/infer``.
 
 FastAPI finds a request's route by trying each route's pattern in turn, then wraps the handler in its
 dependency solving and response machinery: for a request whose prediction takes ~100 µs, that was
@@ -66,6 +66,6 @@ def install(app: FastAPI) -> bool:
     router: Any = app.router
     if not hasattr(router, "middleware_stack"):
         return False
-    exact = {"/api/predict/pixels": predict.predict_pixels}
+    exact = {"/api/predict": predict.predict, "/api/predict/pixels": predict.predict_pixels}
     router.middleware_stack = FastLane(router.middleware_stack, exact, v2.infer)
     return True

@@ -14,14 +14,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
 from softmaxreg.runs.inference import classify
-from softmaxreg.serve.dependencies import current_run
 from softmaxreg.serve.errors import BadInputError, shorten
 from softmaxreg.serve.inputs import fast_pixel_images, feature_rows, pixel_images, prepare_upload
 from softmaxreg.serve.multipart import MAX_PARTS, TooManyPartsError, boundary, read_parts
@@ -130,13 +129,14 @@ def _ranked(logits: np.ndarray, names: tuple[str, ...], k: int, labels: list[str
 
 @router.post("/predict", response_model=Results,
              openapi_extra={**MULTIPART_BODY, "parameters": query_parameters(PredictQuery)})  # fmt: skip
-async def predict(request: Request, run: ServedRun = Depends(current_run)) -> Response:
+async def predict(request: Request) -> Response:
     """Classify one or more image files (fields named `file`), as `softmaxreg predict --json` does.
 
     The hot path of the API: it reads its query with `PredictQuery` itself, because FastAPI's
     per-parameter validation cost as much as the HTTP round trip of ``/api/health`` (measured with
     ``benchmarks/bench_serve.py``); the parameters are documented the same, errors are the same 422s.
     """
+    run: ServedRun = request.app.state.store.run  # not a dependency: the fast lane calls this handler too
     query = _query(request)
     uploads = await _uploads(request)
 
