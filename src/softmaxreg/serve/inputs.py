@@ -73,7 +73,7 @@ def pixel_images(run: ServedRun, value: Any) -> tuple[np.ndarray, bool]:
     spec = run.spec
     if not run.is_images:
         raise BadInputError("This run takes table rows, not pixels: POST them to /api/predict/features.")
-    one = (spec.height, spec.width) if spec.channels == 1 else (spec.height, spec.width, 3)
+    one = _one_image(run)
     what = f"{spec.height} rows of {spec.width} " + ("numbers" if spec.channels == 1 else "[r, g, b] triples")
     if not isinstance(value, list):
         raise BadInputError(f"Expected `pixels` to hold {what} in [0, 1]; got {_kind(value)}.")
@@ -93,19 +93,24 @@ def pixel_images(run: ServedRun, value: Any) -> tuple[np.ndarray, bool]:
     return _as_images(x if batch else x[None], spec.channels, value), batch
 
 
+def _one_image(run: ServedRun) -> tuple[int, ...]:
+    """The shape of one image in ``pixels``: ``(H, W)`` grey, ``(H, W, 3)`` colour."""
+    spec = run.spec
+    return (spec.height, spec.width) if spec.channels == 1 else (spec.height, spec.width, 3)
+
+
 def fast_pixel_images(run: ServedRun, raw: bytes) -> tuple[np.ndarray, bool] | None:
     """`pixel_images` of a whole body ``{"pixels": ...}`` read without a Python float per number
     (`softmaxreg.serve.jsonarrays`); None when that read cannot prove the body's structure (then the
     ordinary read answers, problems included)."""
-    spec = run.spec
     if not run.is_images:
         return None
-    one = (spec.height, spec.width) if spec.channels == 1 else (spec.height, spec.width, 3)
+    one = _one_image(run)
     fast = jsonarrays.pixels_body(raw, one, MAX_IMAGES)
     if fast is None:
         return None
     x, batch = fast
-    return _as_images(x, spec.channels, None), batch
+    return _as_images(x, run.spec.channels, None), batch
 
 
 def _as_images(x: np.ndarray, channels: int, value: Any) -> np.ndarray:

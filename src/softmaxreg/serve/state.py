@@ -180,6 +180,11 @@ class ServedRun:
     def _standardise(self) -> tuple[np.ndarray, np.ndarray]:
         return np.asarray(self.spec.mean, dtype=np.float64), np.asarray(self.spec.std, dtype=np.float64)
 
+    def standardised(self, x: np.ndarray) -> np.ndarray:
+        """Raw feature values ``(..., F)`` as the model takes them: float32, with the training split's mean and std."""
+        mean, std = self._standardise
+        return ((x.astype(np.float64) - mean) / std).astype(np.float32)
+
     def logits(self, x: np.ndarray) -> np.ndarray:
         """``(N, num_classes)`` float32 logits of ``N`` examples as the model takes them.
 
@@ -189,9 +194,7 @@ class ServedRun:
                 mean and std.
         """
         if self.spec.kind == "features":
-            mean, std = self._standardise
-            z = ((x.astype(np.float64) - mean) / std).astype(np.float32)
-            return z @ self.scorer.weight_t + self.scorer.bias
+            return self.standardised(x) @ self.scorer.weight_t + self.scorer.bias
         if x.dtype == np.uint8:
             return self.scorer.logits(x)
         return x.reshape(len(x), -1).astype(np.float32, copy=False) @ self.scorer.weight_t + self.scorer.bias
@@ -236,8 +239,7 @@ class ServedRun:
         class's bias, each row sums to its logit)."""
         from softmaxreg.runs.inference import softmax
 
-        mean, std = self._standardise
-        z = ((row.astype(np.float64) - mean) / std).astype(np.float32)
+        z = self.standardised(row)
         logits = (z @ self.scorer.weight_t + self.scorer.bias).tolist()
         return {
             "input": np.round(z, 6).tolist(),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 
 from softmaxreg.datasets.labels import LABELS
 from softmaxreg.runs import folder
-from softmaxreg.serve.dependencies import current_run, store
+from softmaxreg.serve.dependencies import current_run, store, test_set
 from softmaxreg.serve.schemas import ModelInfo, RunSummary, error_responses
 from softmaxreg.serve.security import shown_path
 from softmaxreg.serve.state import ModelStore, NoTestSetError, ServedRun
@@ -61,17 +60,14 @@ def input_info(run: ServedRun) -> dict[str, Any]:
 
 
 @router.get("/run", response_model=RunSummary)
-async def run_summary(
-    request: Request, run: ServedRun = Depends(current_run), models: ModelStore = Depends(store)
-) -> dict[str, Any]:
+async def run_summary(request: Request, run: ServedRun = Depends(current_run)) -> dict[str, Any]:
     """The run's training: epochs, accuracies, one row of metrics.csv per epoch, the training loss as the
     board drew it (several points an epoch), and the test accuracy."""
-    test_accuracy = None
-    try:  # the run's own test split is read from disk the first time, on a worker thread
-        test = await asyncio.to_thread(models.test_set_of, run)
+    try:
+        test = await test_set(request)
     except NoTestSetError:
-        test = None
-    if test is not None:
+        test_accuracy = None
+    else:
         predicted, _ = run.test_predictions(test)
         test_accuracy = float((predicted == test.labels).mean())
     run_name = shown_path(request, run.run_dir)

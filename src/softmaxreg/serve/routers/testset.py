@@ -40,6 +40,11 @@ def _checked_class(name: str, value: int, run: ServedRun) -> int:
     return value
 
 
+def _channels_last(image: np.ndarray) -> np.ndarray:
+    """``(H, W)`` grey as it is, ``(3, H, W)`` colour as ``(H, W, 3)``: how PNGs and `/api/predict/pixels` hold it."""
+    return image.transpose(1, 2, 0) if image.ndim == 3 else image
+
+
 _INDEX = "a test example, 0..N-1 (N: `GET /api/testset`'s `size`, 10,000 for Fashion-MNIST)"
 
 
@@ -60,7 +65,7 @@ def _image(index: int, run: ServedRun, test: TestSet) -> dict[str, Any]:
              "confidence": float(confidence[index])}  # fmt: skip
     if test.is_features:  # raw values by name, as `POST /api/predict/features` takes a row (float32's shortest digits)
         return found | {"features": {name: float(str(v)) for name, v in zip(test.feature_names, example, strict=True)}}
-    return found | {"pixels": (example.transpose(1, 2, 0) if example.ndim == 3 else example).tolist()}
+    return found | {"pixels": _channels_last(example).tolist()}
 
 
 @router.get("/random", response_model=TestImage, response_model_exclude_none=True)
@@ -89,7 +94,7 @@ async def image_png(
     if test.is_features:
         raise BadInputError(f"Test row {index} is a row of features, not an image: GET /api/testset/images/{index}.")
     buffer = io.BytesIO()
-    Image.fromarray(example.transpose(1, 2, 0) if example.ndim == 3 else example).save(buffer, format="PNG")
+    Image.fromarray(_channels_last(example)).save(buffer, format="PNG")
     return Response(buffer.getvalue(), media_type="image/png", headers={"cache-control": "max-age=3600"})
 
 
